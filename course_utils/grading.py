@@ -1,0 +1,112 @@
+"""Checks used by the notebooks' visible and hidden test cells.
+
+They raise ``AssertionError`` with a message that tells the student what is
+likely wrong, in the style of CS231n's relative-error checks, instead of a
+bare ``assert``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+
+
+def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """max |a - e| / max(|a| + |e|, 1e-8), elementwise: 0 for equal tensors, 1 for unrelated ones."""
+    a, e = actual.detach().double(), expected.detach().double()
+    return float(((a - e).abs() / (a.abs() + e.abs()).clamp_min(1e-8)).max())
+
+
+def check_shape(actual: torch.Tensor, expected: tuple, what: str, hint: str = "") -> None:
+    """Assert ``actual.shape == expected``; ``what`` names the tensor in the message.
+
+    Example message: ``"output of ContractingBlock: expected (2, 128, 64, 64),
+    got (2, 128, 62, 62). did you pad the 3x3 convolution?"``
+    """
+    if not isinstance(actual, torch.Tensor):
+        raise AssertionError(f"{what}: expected a torch.Tensor, got {type(actual).__name__}")
+    if tuple(actual.shape) != tuple(expected):
+        msg = f"{what}: expected shape {tuple(expected)}, got {tuple(actual.shape)}."
+        raise AssertionError(f"{msg} {hint}".strip())
+
+
+def check_close(
+    actual, expected, what: str, *, rtol: float = 1e-4, atol: float = 1e-5, hint: str = ""
+) -> None:
+    """Assert ``actual`` matches ``expected`` (tensors or numbers) within tolerances.
+
+    The message reports the shapes if they differ, else the relative error
+    and the largest absolute difference.
+    """
+    a = torch.as_tensor(actual).detach().cpu().double()
+    e = torch.as_tensor(expected).detach().cpu().double()
+    if a.shape != e.shape:
+        raise AssertionError(
+            f"{what}: expected shape {tuple(e.shape)}, got {tuple(a.shape)}. {hint}".strip()
+        )
+    if not torch.allclose(a, e, rtol=rtol, atol=atol):
+        diff = float((a - e).abs().max())
+        rel = relative_error(a, e)
+        if a.numel() == 1:
+            detail = f"expected {e.item():.6g}, got {a.item():.6g}"
+        else:
+            detail = f"largest difference {diff:.3g}"
+        raise AssertionError(
+            f"{what}: does not match the reference ({detail}, relative error {rel:.2e}). {hint}".strip()
+        )
+
+
+def copy_weights(src: nn.Module, dst: nn.Module, what: str = "your module") -> nn.Module:
+    """Copy parameters and buffers from ``src`` into ``dst`` in registration order.
+
+    Used by hidden tests to give a student's module the reference's weights
+    (or the reverse) without requiring the same attribute names.
+
+    Raises:
+        AssertionError: naming the first tensor whose shape differs, or the
+            count of tensors when one module has more, which usually means a
+            missing or extra layer (a norm layer, a bias).
+    """
+    src_t = list(src.parameters()) + [b for b in src.buffers() if b.dtype.is_floating_point]
+    dst_t = list(dst.parameters()) + [b for b in dst.buffers() if b.dtype.is_floating_point]
+    src_shapes = [tuple(t.shape) for t in src_t]
+    dst_shapes = [tuple(t.shape) for t in dst_t]
+    if len(src_t) != len(dst_t):
+        raise AssertionError(
+            f"{what} has {len(dst_t)} weight tensors but the reference has {len(src_t)}: "
+            f"a layer (or a bias, or a norm layer) is missing or extra.\n"
+            f"  yours:     {dst_shapes}\n  reference: {src_shapes}"
+        )
+    for i, (s, d) in enumerate(zip(src_t, dst_t)):
+        if s.shape != d.shape:
+            raise AssertionError(
+                f"{what}: weight tensor #{i} has shape {tuple(d.shape)}, the reference's has "
+                f"{tuple(s.shape)}: check that layer's channels and kernel size."
+            )
+    with torch.no_grad():
+        for s, d in zip(src_t, dst_t):
+            d.copy_(s)
+    return dst
+
+
+def check_not_reference(obj, what: str) -> None:
+    """Reject an answer that just re-exports the ``course_utils`` reference.
+
+    ``obj`` is the student's class, function or module instance. It fails when
+    the object (or its class) is defined in ``course_utils``, or when its
+    source code mentions ``course_utils``.
+    """
+    target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
+    module = getattr(target, "__module__", "") or ""
+    if module.startswith("course_utils"):
+        raise AssertionError(
+            f"{what} is the course_utils reference itself ({module}); write your own implementation."
+        )
+    try:
+        source = inspect.getsource(target)
+    except (OSError, TypeError):
+        return
+    if "course_utils" in source:
+        raise AssertionError(f"{what} calls into course_utils; write your own implementation.")
