@@ -1,0 +1,71 @@
+"""Atomic checkpoint files for training runs.
+
+A checkpoint is a plain dict saved with :func:`torch.save`. It always holds
+``step`` (int), ``config`` (the whole :class:`~course_utils.train.TrainConfig`
+as a dict) and ``netG``; training checkpoints also hold ``netD``, the
+optimisers, the lr schedulers and the RNG states, so that a run killed with
+SIGKILL at any moment resumes where its last checkpoint left it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from course_utils.errors import CheckpointError
+
+REQUIRED_KEYS = ("step", "config", "netG")
+
+
+def save_atomic(obj: dict, path: str | os.PathLike) -> Path:
+    """Write ``obj`` to ``path`` so that a crash never leaves a partial file.
+
+    The data go to a temporary file in the same folder, are flushed to disk,
+    and the file is then renamed over ``path`` (``os.replace`` is atomic on
+    POSIX and Windows). A reader sees either the old or the new checkpoint.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    """Load a course checkpoint and check that it is one.
+
+    Raises:
+        CheckpointError: if the file is missing, unreadable or truncated, or
+            lacks the keys ``step``, ``config`` and ``netG``; the message names
+            the file and says what to do.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"checkpoint {path} does not exist; train first (`pix2pix train ... --out RUN_DIR`) "
+            f"and pass RUN_DIR/checkpoints/latest.pt"
+        )
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # torch raises many types for corrupt files
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
+            f"it may be truncated or not a PyTorch file"
+        ) from None
+    if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
+        raise CheckpointError(
+            f"{path} is not a course checkpoint (it needs the keys {', '.join(REQUIRED_KEYS)}); "
+            f"use a file written by `pix2pix train`"
+        )
+    return ckpt

@@ -1,0 +1,185 @@
+"""The ``pix2pix`` command line: ``data fetch``, ``train``, ``eval`` and ``translate``.
+
+Every error caused by bad input (a missing folder, a corrupt image, a
+checkpoint from elsewhere) is printed as one line, ``pix2pix: error: ...``,
+with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from course_utils.errors import CourseError
+
+DATASET_NAMES = ("maps", "facades", "isbi2012")
+PAIRED_DATASETS = ("maps", "facades")
+
+
+def _cmd_fetch(args) -> int:
+    from course_utils.download import fetch_datasets
+
+    reports = fetch_datasets(args.names, root=args.root, mirror=args.mirror, progress=not args.quiet)
+    for r in reports:
+        print(r)
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from course_utils.device import pick_device
+    from course_utils.train import config_from_preset, train
+
+    cfg = config_from_preset(
+        args.preset,
+        dataset=None if args.data else args.dataset,
+        data=args.data,
+        direction=args.direction,
+        max_steps=args.max_steps,
+        epochs=args.epochs,
+        time_budget=args.time_budget,
+        save_every=args.save_every,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lambda_L1=args.lambda_l1,
+        gan_weight=args.gan_weight,
+        amp=args.amp,
+    )
+    if args.data is None and args.dataset is None:
+        raise CourseError("give --dataset maps|facades or --data DIR")
+    device = pick_device(args.device) if args.device else None
+    summary = train(cfg, args.out, resume=args.resume, device=device, progress=not args.quiet)
+    print(json.dumps(summary))
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from course_utils.datasets import dataset_folder
+    from course_utils.device import pick_device
+    from course_utils.evaluate import evaluate
+    from course_utils.train import eval_dataset, generator_from_checkpoint
+
+    device = pick_device(args.device)
+    netG, cfg = generator_from_checkpoint(args.checkpoint, device)
+    if args.direction:
+        cfg.direction = args.direction
+    if args.data:
+        folder = Path(args.data)
+    else:
+        folder = dataset_folder(args.dataset, args.split)
+    dataset = eval_dataset(folder, cfg, max_items=args.max_images)
+    palette = None
+    if args.dataset == "maps" and not args.data and cfg.direction == "AtoB":
+        from course_utils.palette import load_or_derive_palette
+
+        train_dir = dataset_folder("maps", "train")
+        palette = load_or_derive_palette(train_dir, train_dir.parent / "palette.json")
+    metrics = evaluate(
+        netG, dataset, device=device, mode=args.mode, batch_size=args.batch_size,
+        palette=palette, save_images=args.save_images, progress=not args.quiet,
+    )
+    text = json.dumps(metrics, indent=2)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def _cmd_translate(args) -> int:
+    from course_utils.device import pick_device
+    from course_utils.evaluate import translate
+    from course_utils.train import generator_from_checkpoint
+
+    device = pick_device(args.device)
+    netG, cfg = generator_from_checkpoint(args.checkpoint, device)
+    written = translate(netG, args.inputs, args.out, device=device, size=cfg.eval_size)
+    print(f"wrote {len(written)} image(s) to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pix2pix", description="Pix2Pix course tools (Isola et al., CVPR 2017).")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="fetch and verify data sets")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    fetch = data_sub.add_parser("fetch", help="download (or copy from a mirror) and verify data sets")
+    fetch.add_argument("names", nargs="+", choices=DATASET_NAMES, metavar="NAME",
+                       help=f"one or more of: {', '.join(DATASET_NAMES)}")
+    fetch.add_argument("--root", default=None, help="data root (default: $PIX2PIX_DATA_ROOT or the repo's data/)")
+    fetch.add_argument("--mirror", default=None,
+                       help="local folder laid out like ../shared/data to copy from (default: $PIX2PIX_DATA_MIRROR)")
+    fetch.add_argument("--quiet", action="store_true", help="no progress bars")
+    fetch.set_defaults(func=_cmd_fetch)
+
+    tr = sub.add_parser("train", help="train Pix2Pix")
+    src = tr.add_mutually_exclusive_group()
+    src.add_argument("--dataset", choices=PAIRED_DATASETS, help="a fetched data set")
+    src.add_argument("--data", help="your own folder with train/ (and optionally val/) holding A|B images")
+    tr.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
+                    help="AtoB (default; maps: aerial -> map) or BtoA")
+    tr.add_argument("--preset", default="cpu-quick", choices=("smoke", "cpu-quick", "cpu", "paper"))
+    tr.add_argument("--out", required=True, help="run folder (checkpoints, samples, losses)")
+    tr.add_argument("--max-steps", type=int, default=None, help="stop after N steps (replaces --epochs)")
+    tr.add_argument("--epochs", type=int, default=None)
+    tr.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+                    help="stop (and checkpoint) after this many minutes of training")
+    tr.add_argument("--save-every", type=int, default=None, metavar="STEPS")
+    tr.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoints/latest.pt")
+    tr.add_argument("--seed", type=int, default=None)
+    tr.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
+    tr.add_argument("--batch-size", type=int, default=None)
+    tr.add_argument("--lr", type=float, default=None)
+    tr.add_argument("--lambda-l1", type=float, default=None, help="weight of the L1 term (paper: 100)")
+    tr.add_argument("--gan-weight", type=float, default=None, help="weight of the cGAN term; 0 = L1 alone")
+    tr.add_argument("--amp", choices=("auto", "off", "bf16", "fp16"), default=None,
+                    help="mixed precision (auto: on for CUDA, off for CPU)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("eval", help="evaluate a checkpoint on a held-out split")
+    ev.add_argument("--checkpoint", required=True)
+    esrc = ev.add_mutually_exclusive_group(required=True)
+    esrc.add_argument("--dataset", choices=PAIRED_DATASETS)
+    esrc.add_argument("--data", help="a folder of A|B images")
+    ev.add_argument("--split", default="val")
+    ev.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
+                    help="override the checkpoint's direction (rarely needed)")
+    ev.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+    ev.add_argument("--save-images", default=None, metavar="DIR", help="write input|generated|target images")
+    ev.add_argument("--mode", choices=("eval", "train"), default="eval",
+                    help="eval: dropout off, running BatchNorm statistics (default); "
+                         "train: the paper's test-time mode, dropout on and batch statistics")
+    ev.add_argument("--batch-size", type=int, default=8)
+    ev.add_argument("--max-images", type=int, default=None)
+    ev.add_argument("--device", default=None)
+    ev.add_argument("--quiet", action="store_true")
+    ev.set_defaults(func=_cmd_eval)
+
+    tl = sub.add_parser("translate", help="translate your own images with a checkpoint")
+    tl.add_argument("--checkpoint", required=True)
+    tl.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR")
+    tl.add_argument("--out", required=True)
+    tl.add_argument("--device", default=None)
+    tl.set_defaults(func=_cmd_translate)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseError as exc:
+        msg = " ".join(str(exc).split("\n", 1)[0].split()) if not hasattr(exc, "problems") else str(exc)
+        print(f"pix2pix: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pix2pix: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,636 @@
+"""Pix2Pix training: the training step, presets, and a resumable training loop.
+
+Source: Isola et al., CVPR 2017, section 3.3 (optimisation) and appendix 6.2
+(training details). One step alternates one gradient step on ``netD`` and one
+on ``netG`` (Adam, lr 2e-4, beta1 0.5); the paper trains maps for 200 epochs
+at batch size 1 with random jitter (resize to 286, crop 256) and mirroring.
+
+The loop writes everything to a run folder::
+
+    RUN_DIR/config.json          the whole TrainConfig
+    RUN_DIR/losses.jsonl         one line per step: step, epoch, lr, G_GAN, G_L1, D_real, D_fake
+    RUN_DIR/losses.png           the loss curves
+    RUN_DIR/samples/epoch_NNN.png   input | generated | target on fixed val images
+    RUN_DIR/checkpoints/latest.pt   atomic; every save_every steps and every epoch end
+
+Run it on several processes with ``torchrun --nproc_per_node N -m
+course_utils.cli train ...`` (DistributedDataParallel; gloo on CPU, NCCL on GPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm.auto import tqdm
+
+from course_utils.checkpoint import load_checkpoint, save_atomic
+from course_utils.errors import CheckpointError, DataError
+from course_utils.losses import discriminator_loss, generator_loss
+from course_utils.models import define_D, define_G
+
+LOSS_KEYS = ("G_GAN", "G_L1", "D_real", "D_fake")
+
+# Fields that define the networks and their input; a checkpoint can only be
+# resumed (or evaluated) with the same values.
+MODEL_FIELDS = ("netG", "ngf", "ndf", "n_layers_D", "norm", "dropout", "direction", "in_channels", "out_channels")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; saved whole in every checkpoint.
+
+    Image sizes are in pixels. ``load_size``: each half is resized to this
+    square before cropping (``None``: no resize). ``crop_size``: the random
+    training crop. ``eval_size``: the square size at which ``eval``,
+    ``translate`` and the sample grids run the (fully convolutional) netG.
+    """
+
+    dataset: str | None = "maps"
+    data: str | None = None
+    direction: str = "AtoB"
+    netG: str = "unet_256"
+    ngf: int = 64
+    ndf: int = 64
+    n_layers_D: int = 3
+    norm: str = "batch"
+    dropout: float = 0.5
+    in_channels: int = 3
+    out_channels: int = 3
+    load_size: int | None = 286
+    crop_size: int = 256
+    eval_size: int = 256
+    flip: bool = True
+    interpolation: str = "bicubic"
+    batch_size: int = 1
+    lr: float = 2e-4
+    beta1: float = 0.5
+    lambda_L1: float = 100.0
+    gan_weight: float = 1.0
+    epochs: int = 200
+    decay_fraction: float = 0.5
+    max_steps: int | None = None
+    time_budget: float | None = None
+    save_every: int = 1000
+    seed: int = 0
+    amp: str = "auto"
+    channels_last: bool = True
+    max_train_items: int | None = None
+    n_samples: int = 4
+    cache: bool = True
+    preset: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+PRESETS: dict[str, dict] = {
+    # A few seconds: tests and CI.
+    "smoke": dict(
+        netG="unet_32", ngf=8, ndf=8, load_size=64, crop_size=32, eval_size=64, batch_size=2,
+        max_steps=6, max_train_items=16, save_every=3, n_samples=2, epochs=1,
+    ),
+    # `make demo`: about 10 minutes on a 2-core CPU. Native-scale tiles (600 -> 256
+    # as in the evaluation protocol), random 128 crops, a narrower U-Net.
+    "cpu-quick": dict(
+        netG="unet_128", ngf=32, ndf=32, load_size=256, crop_size=128, eval_size=256,
+        interpolation="bilinear", batch_size=4, lr=5e-4, epochs=8, decay_fraction=0.5,
+        save_every=250,
+    ),
+    # A longer CPU run (about an hour).
+    "cpu": dict(
+        netG="unet_128", ngf=48, ndf=48, load_size=256, crop_size=128, eval_size=256,
+        interpolation="bilinear", batch_size=4, lr=4e-4, epochs=40, decay_fraction=0.5,
+        save_every=500,
+    ),
+    # The paper's setup (appendix 6.2): unet_256, 70x70 D, batch 1, lambda 100,
+    # Adam 2e-4 / 0.5, 100 epochs at constant lr then 100 of linear decay,
+    # jitter 286 -> 256 and flip. Mixed precision on CUDA.
+    "paper": dict(),
+}
+
+
+def config_from_preset(preset: str = "paper", **overrides) -> TrainConfig:
+    """A :class:`TrainConfig` from a preset name, with ``overrides`` applied (``None`` values ignored).
+
+    Raises:
+        ValueError: for an unknown preset or an unknown override name.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    cfg = TrainConfig(preset=preset, **PRESETS[preset])
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    for key, value in overrides.items():
+        if key not in names:
+            raise ValueError(f"unknown training option {key!r}")
+        if value is not None:
+            setattr(cfg, key, value)
+    return cfg
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def build_networks(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
+    """``netG`` and ``netD`` for ``cfg``, initialised N(0, 0.02)."""
+    netG = define_G(cfg.netG, cfg.in_channels, cfg.out_channels, cfg.ngf, cfg.norm, cfg.dropout)
+    netD = define_D(cfg.in_channels + cfg.out_channels, cfg.ndf, cfg.n_layers_D, cfg.norm)
+    return netG, netD
+
+
+def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> tuple[nn.Module, TrainConfig]:
+    """Rebuild ``netG`` from a checkpoint (a path or a loaded dict), on ``device``, in eval mode.
+
+    Raises:
+        CheckpointError: if the file is not a course checkpoint or its weights
+            do not fit the architecture its config names.
+    """
+    if not isinstance(ckpt, dict):
+        ckpt = load_checkpoint(ckpt)
+    cfg = TrainConfig.from_dict(ckpt["config"])
+    netG = define_G(cfg.netG, cfg.in_channels, cfg.out_channels, cfg.ngf, cfg.norm, cfg.dropout)
+    try:
+        netG.load_state_dict(ckpt["netG"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint weights do not match its config ({cfg.netG}, ngf={cfg.ngf}): {exc}") from None
+    return netG.to(device).eval(), cfg
+
+
+def make_optimizers(netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: float = 0.5):
+    """Adam optimisers for ``netG`` and ``netD`` (paper section 3.3: lr 2e-4, betas (0.5, 0.999))."""
+    optG = torch.optim.Adam(netG.parameters(), lr=lr, betas=(beta1, 0.999))
+    optD = torch.optim.Adam(netD.parameters(), lr=lr, betas=(beta1, 0.999))
+    return optG, optD
+
+
+def set_requires_grad(net: nn.Module, flag: bool) -> None:
+    """Turn gradient tracking of all of ``net``'s parameters on or off."""
+    for p in net.parameters():
+        p.requires_grad_(flag)
+
+
+def _unwrap(net: nn.Module) -> nn.Module:
+    return net.module if isinstance(net, DDP) else net
+
+
+def train_step(
+    netG: nn.Module,
+    netD: nn.Module,
+    optG: torch.optim.Optimizer,
+    optD: torch.optim.Optimizer,
+    real_A: torch.Tensor,
+    real_B: torch.Tensor,
+    *,
+    lambda_L1: float = 100.0,
+    gan_weight: float = 1.0,
+    autocast=None,
+    scalers=None,
+) -> dict:
+    """One Pix2Pix optimisation step: update ``netD`` once, then ``netG`` once.
+
+    1. ``fake_B = netG(real_A)``.
+    2. ``netD`` step on :func:`~course_utils.losses.discriminator_loss`, which
+       detaches ``fake_B`` (so no gradient reaches ``netG``).
+    3. ``netG`` step on ``gan_weight * G_GAN + lambda_L1 * G_L1`` (paper
+       equation 4) with ``netD``'s parameters frozen; ``fake_B`` is not
+       detached, so the adversarial gradient flows through ``netD`` into ``netG``.
+
+    ``gan_weight=0`` skips ``netD`` entirely (L1 alone); ``lambda_L1=0`` is
+    the cGAN alone. ``real_A``/``real_B`` are ``(N, 3, H, W)`` in ``[-1, 1]``.
+    ``autocast`` is an optional context-manager factory (mixed precision) and
+    ``scalers`` an optional ``(scaler_G, scaler_D)`` pair of GradScalers.
+
+    Returns:
+        ``{"G_GAN", "G_L1", "D_real", "D_fake"}`` as floats (GAN terms are 0
+        when ``gan_weight == 0``).
+    """
+    ctx = autocast or contextlib.nullcontext
+    scaler_G, scaler_D = scalers or (None, None)
+
+    def step(opt, loss, scaler):
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+
+    with ctx():
+        fake_B = netG(real_A)
+    out = dict.fromkeys(LOSS_KEYS, 0.0)
+    if gan_weight > 0:
+        set_requires_grad(netD, True)
+        optD.zero_grad(set_to_none=True)
+        with ctx():
+            d = discriminator_loss(netD, real_A, real_B, fake_B)
+        step(optD, d.total, scaler_D)
+        out["D_real"], out["D_fake"] = d.real.item(), d.fake.item()
+        set_requires_grad(netD, False)
+
+    optG.zero_grad(set_to_none=True)
+    with ctx():
+        if gan_weight > 0:
+            g = generator_loss(_unwrap(netD), real_A, real_B, fake_B, lambda_L1)
+            total, gan = gan_weight * g.gan + lambda_L1 * g.l1, g.gan
+            l1 = g.l1
+        else:
+            l1 = torch.nn.functional.l1_loss(fake_B.float(), real_B)
+            total, gan = lambda_L1 * l1, None
+    step(optG, total, scaler_G)
+    if gan_weight > 0:
+        set_requires_grad(netD, True)
+        out["G_GAN"] = gan.item()
+    out["G_L1"] = l1.item()
+    return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _autocast_factory(amp: str, device: torch.device):
+    """(autocast factory or None, needs GradScaler) for the ``amp`` setting."""
+    if amp == "auto":
+        amp = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if device.type == "cuda" else "off"
+    if amp == "off":
+        return None, False
+    if amp not in ("bf16", "fp16"):
+        raise ValueError(f"amp must be 'auto', 'off', 'bf16' or 'fp16', got {amp!r}")
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return (lambda: torch.autocast(device.type, dtype=dtype)), amp == "fp16" and device.type == "cuda"
+
+
+def lr_lambda(total_steps: int, decay_fraction: float):
+    """Per-step lr factor: 1 for the first ``1 - decay_fraction`` of the run, then linear to 0.
+
+    The paper's maps schedule is 100 epochs constant + 100 decaying (``decay_fraction=0.5``).
+    """
+    decay_start = int(total_steps * (1.0 - decay_fraction))
+
+    def f(step: int) -> float:
+        if step < decay_start:
+            return 1.0
+        return max(0.0, (total_steps - step) / max(1, total_steps - decay_start))
+
+    return f
+
+
+def rng_state() -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def epoch_indices(n: int, epoch: int, seed: int, rank: int = 0, world: int = 1) -> list[int]:
+    """This rank's shuffled sample order for ``epoch``; a pure function of its arguments."""
+    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return torch.randperm(n, generator=g)[rank::world].tolist()
+
+
+def _dist_info() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    return rank, world
+
+
+# --------------------------------------------------------------------------- data
+
+
+def resolve_data(cfg: TrainConfig) -> tuple[Path, Path | None]:
+    """The train folder and the val folder (or ``None``) for ``cfg``.
+
+    Raises:
+        DataError: if neither ``dataset`` nor ``data`` is set, or the folders are missing.
+    """
+    from course_utils.datasets import dataset_folder
+
+    if cfg.data:
+        root = Path(cfg.data)
+        train_dir = root / "train"
+        if not train_dir.is_dir():
+            raise DataError(f"--data {root}: no train/ folder inside; it must hold train/ (and optionally val/) with A|B images")
+        val_dir = root / "val"
+        return train_dir, (val_dir if val_dir.is_dir() else None)
+    if not cfg.dataset:
+        raise DataError("give --dataset maps|facades or --data DIR")
+    train_dir = dataset_folder(cfg.dataset, "train")
+    try:
+        val_dir = dataset_folder(cfg.dataset, "val")
+    except DataError:
+        val_dir = None
+    return train_dir, val_dir
+
+
+def eval_dataset(folder, cfg: TrainConfig, max_items=None, cache=False):
+    """The deterministic dataset used for samples and evaluation: whole ``eval_size`` tiles, bilinear resize."""
+    from course_utils.datasets import PairedImageDataset
+
+    return PairedImageDataset(
+        folder, direction=cfg.direction, load_size=cfg.eval_size, crop_size=cfg.eval_size,
+        train=False, cache=cache, interpolation="bilinear", max_items=max_items,
+    )
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def save_sample_grid(netG: nn.Module, batch: dict, path, device) -> Path:
+    """Write a grid with one row per image: input | generated | target (values mapped from [-1, 1])."""
+    from torchvision.utils import save_image
+
+    was_training = netG.training
+    netG.eval()
+    with torch.no_grad():
+        real_A = batch["real_A"].to(device)
+        fake_B = netG(real_A).float().cpu()
+    netG.train(was_training)
+    rows = torch.stack([batch["real_A"], fake_B, batch["real_B"]], dim=1).flatten(0, 1)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(rows * 0.5 + 0.5, path, nrow=3, padding=2, pad_value=1.0)
+    return path
+
+
+def plot_losses(log_path, out_path) -> Path | None:
+    """Plot the loss curves of ``losses.jsonl`` (moving averages) to ``out_path``."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
+    if not rows:
+        return None
+    steps = np.array([r["step"] for r in rows])
+    window = max(1, len(rows) // 100)
+
+    def smooth(key):
+        v = np.array([r[key] for r in rows], dtype=float)
+        if window == 1:
+            return v
+        return np.convolve(v, np.ones(window) / window, mode="same")
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for key in ("G_GAN", "D_real", "D_fake"):
+        axes[0].plot(steps, smooth(key), label=key)
+    axes[0].set_title("adversarial losses (BCE)")
+    axes[1].plot(steps, smooth("G_L1"), color="C3", label="G_L1")
+    axes[1].set_title("G_L1 (mean |fake_B - real_B|, [-1, 1] units)")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+    return Path(out_path)
+
+
+# --------------------------------------------------------------------------- loop
+
+
+def train(
+    cfg: TrainConfig,
+    out_dir,
+    *,
+    resume: bool = False,
+    device=None,
+    progress: bool = True,
+) -> dict:
+    """Train Pix2Pix as ``cfg`` says, writing the run folder ``out_dir``.
+
+    Stops after ``cfg.max_steps`` steps if set, else after ``cfg.epochs``
+    epochs, and early when ``cfg.time_budget`` minutes (summed over resumed
+    sessions) have passed. Under ``torchrun`` it trains with
+    DistributedDataParallel, each process on its own shard of every epoch.
+
+    Args:
+        resume: continue from ``out_dir/checkpoints/latest.pt`` (a fresh start
+            if there is none). The networks in ``cfg`` must match the checkpoint's.
+        device: a torch device; default CUDA when present (the local rank's GPU
+            under torchrun), else the CPU.
+
+    Returns:
+        ``{"step", "epoch", "seconds", "images_per_second", "checkpoint"}``.
+
+    Raises:
+        DataError: for missing or bad data (every bad file listed).
+        CheckpointError: if ``out_dir`` already holds a checkpoint and
+            ``resume`` is false, or the checkpoint does not match ``cfg``.
+    """
+    from course_utils.datasets import PairedImageDataset
+
+    rank, world = _dist_info()
+    distributed = world > 1
+    if device is None:
+        if torch.cuda.is_available():
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if distributed else 0)
+        else:
+            device = torch.device("cpu")
+    device = torch.device(device)
+    if distributed and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    is_main = rank == 0
+
+    out_dir = Path(out_dir)
+    ckpt_path = out_dir / "checkpoints" / "latest.pt"
+    log_path = out_dir / "losses.jsonl"
+    ckpt = None
+    if ckpt_path.exists():
+        if not resume:
+            raise CheckpointError(
+                f"{out_dir} already holds a run ({ckpt_path}); pass --resume to continue it "
+                f"or choose another --out"
+            )
+        ckpt = load_checkpoint(ckpt_path)
+        old = TrainConfig.from_dict(ckpt["config"])
+        diff = [f"{k}: checkpoint {getattr(old, k)!r} vs now {getattr(cfg, k)!r}" for k in MODEL_FIELDS
+                if getattr(old, k) != getattr(cfg, k)]
+        if diff:
+            raise CheckpointError(f"cannot resume {ckpt_path} with different networks/data: " + "; ".join(diff))
+
+    # --- data (scanned before anything trains)
+    train_dir, val_dir = resolve_data(cfg)
+    train_set = PairedImageDataset(
+        train_dir, direction=cfg.direction, load_size=cfg.load_size, crop_size=cfg.crop_size,
+        train=True, flip=cfg.flip, cache=cfg.cache, interpolation=cfg.interpolation,
+        max_items=cfg.max_train_items,
+    )
+    sample_set = eval_dataset(val_dir or train_dir, cfg, max_items=cfg.n_samples)
+    sample_batch = torch.utils.data.default_collate([sample_set[i] for i in range(len(sample_set))])
+
+    n_per_rank = len(train_set) // world
+    steps_per_epoch = n_per_rank // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise DataError(
+            f"{train_dir}: {len(train_set)} images are fewer than batch size {cfg.batch_size} x {world} "
+            f"process(es); lower --batch-size"
+        )
+    # --max-steps, when given, replaces --epochs as the length of the run (and of the lr schedule).
+    total_steps = cfg.max_steps if cfg.max_steps else cfg.epochs * steps_per_epoch
+
+    # --- networks and optimisers
+    seed_everything(cfg.seed)
+    netG, netD = build_networks(cfg)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    netG.to(device, memory_format=memory_format)
+    netD.to(device, memory_format=memory_format)
+    optG, optD = make_optimizers(netG, netD, cfg.lr, cfg.beta1)
+    schedG = torch.optim.lr_scheduler.LambdaLR(optG, lr_lambda(total_steps, cfg.decay_fraction))
+    schedD = torch.optim.lr_scheduler.LambdaLR(optD, lr_lambda(total_steps, cfg.decay_fraction))
+    autocast, need_scaler = _autocast_factory(cfg.amp, device)
+    scalers = (torch.amp.GradScaler("cuda"), torch.amp.GradScaler("cuda")) if need_scaler else None
+
+    step, elapsed_before = 0, 0.0
+    if ckpt is not None:
+        netG.load_state_dict(ckpt["netG"])
+        netD.load_state_dict(ckpt["netD"])
+        optG.load_state_dict(ckpt["optG"])
+        optD.load_state_dict(ckpt["optD"])
+        schedG.load_state_dict(ckpt["schedG"])
+        schedD.load_state_dict(ckpt["schedD"])
+        if scalers and ckpt.get("scalers"):
+            for s, sd in zip(scalers, ckpt["scalers"]):
+                s.load_state_dict(sd)
+        step = int(ckpt["step"])
+        elapsed_before = float(ckpt.get("elapsed", 0.0))
+        rngs = ckpt["rng"]
+        set_rng_state(rngs[rank] if isinstance(rngs, list) and rank < len(rngs) else rngs)
+        if is_main and log_path.exists():  # drop log lines past the checkpoint (they are redone)
+            keep = [ln for ln in log_path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+            log_path.write_text("".join(ln + "\n" for ln in keep))
+    elif is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        log_path.write_text("")
+    if is_main:
+        (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+
+    if distributed:
+        ddp_kw = {"device_ids": [device.index]} if device.type == "cuda" else {}
+        netG_t, netD_t = DDP(netG, **ddp_kw), DDP(netD, **ddp_kw)
+    else:
+        netG_t, netD_t = netG, netD
+    netG_t.train()
+    netD_t.train()
+
+    def save():
+        # Every rank's RNG state goes into the checkpoint, so each can resume its own stream.
+        states = [rng_state()]
+        if distributed:
+            gathered = [None] * world
+            dist.all_gather_object(gathered, states[0])
+            states = gathered
+        if not is_main:
+            return
+        save_atomic(
+            {
+                "step": step, "epoch": step // steps_per_epoch, "config": cfg.to_dict(),
+                "netG": netG.state_dict(), "netD": netD.state_dict(),
+                "optG": optG.state_dict(), "optD": optD.state_dict(),
+                "schedG": schedG.state_dict(), "schedD": schedD.state_dict(),
+                "scalers": [s.state_dict() for s in scalers] if scalers else None,
+                "rng": states, "elapsed": elapsed_before + (time.time() - t0),
+                "world_size": world,
+            },
+            ckpt_path,
+        )
+
+    t0 = time.time()
+    start_step = step
+    bar = tqdm(total=total_steps, initial=step, desc="train", disable=not (progress and is_main),
+               dynamic_ncols=True)
+    log = open(log_path, "a") if is_main else None  # noqa: SIM115
+    stopped_by_time = False
+    try:
+        while step < total_steps:
+            epoch, pos = divmod(step, steps_per_epoch)
+            order = epoch_indices(len(train_set), epoch, cfg.seed, rank, world)[: steps_per_epoch * cfg.batch_size]
+            for b in range(pos, steps_per_epoch):
+                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                batch = torch.utils.data.default_collate([train_set[i] for i in idx])
+                real_A = batch["real_A"].to(device, memory_format=memory_format, non_blocking=True)
+                real_B = batch["real_B"].to(device, memory_format=memory_format, non_blocking=True)
+                losses = train_step(
+                    netG_t, netD_t, optG, optD, real_A, real_B, lambda_L1=cfg.lambda_L1,
+                    gan_weight=cfg.gan_weight, autocast=autocast, scalers=scalers,
+                )
+                lr = optG.param_groups[0]["lr"]
+                schedG.step()
+                schedD.step()
+                step += 1
+                if log is not None:
+                    log.write(json.dumps({"step": step, "epoch": epoch, "lr": lr, **{k: round(v, 5) for k, v in losses.items()}}) + "\n")
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+                over_time = cfg.time_budget is not None and (elapsed_before + time.time() - t0) >= cfg.time_budget * 60
+                if distributed and cfg.time_budget is not None:
+                    flag = torch.tensor([float(over_time)])
+                    dist.all_reduce(flag)
+                    over_time = bool(flag.item())
+                if step % cfg.save_every == 0 or step >= total_steps or over_time:
+                    if log is not None:
+                        log.flush()
+                    save()
+                if over_time:
+                    stopped_by_time = True
+                    break
+                if step >= total_steps:
+                    break
+            if stopped_by_time:
+                break
+            if step % steps_per_epoch == 0:
+                if step % cfg.save_every:
+                    if log is not None:
+                        log.flush()
+                    save()
+                if is_main:
+                    save_sample_grid(netG, sample_batch, out_dir / "samples" / f"epoch_{step // steps_per_epoch:03d}.png", device)
+    finally:
+        bar.close()
+        if log is not None:
+            log.close()
+    seconds = time.time() - t0
+    if is_main:
+        save_sample_grid(netG, sample_batch, out_dir / "samples" / "final.png", device)
+        plot_losses(log_path, out_dir / "losses.png")
+    if distributed:
+        dist.barrier()
+    images = (step - start_step) * cfg.batch_size * world
+    return {
+        "step": step, "epoch": step / steps_per_epoch, "seconds": seconds,
+        "images_per_second": images / seconds if seconds > 0 else math.nan,
+        "checkpoint": str(ckpt_path), "stopped_by_time_budget": stopped_by_time,
+    }
