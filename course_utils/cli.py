@@ -173,8 +173,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except CourseError as exc:
-        msg = " ".join(str(exc).split("\n", 1)[0].split()) if not hasattr(exc, "problems") else str(exc)
-        print(f"pix2pix: error: {msg}", file=sys.stderr)
+        print(f"pix2pix: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("pix2pix: interrupted", file=sys.stderr)

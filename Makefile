@@ -1,0 +1,51 @@
+# The Pix2Pix course. Two commands matter:
+#   make demo   trains Pix2Pix on the real maps data and evaluates it (about 15 minutes on a 2-core CPU)
+#   make test   the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# A local mirror of the data sets, used instead of the network when present.
+MIRROR ?= $(firstword $(wildcard ../shared/data) $(PIX2PIX_DATA_MIRROR))
+MIRROR_ARG := $(if $(MIRROR),--mirror $(MIRROR),)
+DATASETS ?= maps facades isbi2012
+RUN ?= runs/demo
+JOBS ?= 2
+
+.PHONY: setup install data demo test test-fast lint release clean help
+
+help:
+	@echo "make setup   create $(VENV), install course_utils[dev], fetch and verify the data"
+	@echo "make demo    setup, then train aerial->map (cpu-quick) into $(RUN), evaluate, write samples"
+	@echo "make test    setup, then the whole test suite (unit tests, notebooks, nbgrader round trips)"
+	@echo "make lint    ruff and notebook hygiene"
+	@echo "make release regenerate notebooks/ from solutions/ with nbgrader"
+
+setup: install data
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+data: install
+	$(BIN)/pix2pix data fetch $(DATASETS) $(MIRROR_ARG)
+
+demo: setup
+	$(BIN)/python -m course_utils.demo --out $(RUN)
+
+test: setup
+	PIX2PIX_FAST=1 $(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider tests solutions --nbmake --nbmake-timeout=600
+
+lint: install
+	$(BIN)/ruff check course_utils tests benchmarks scripts
+	$(BIN)/nbstripout --verify solutions/*/*.ipynb notebooks/*/*.ipynb
+
+release: install
+	$(BIN)/python scripts/generate_release.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
