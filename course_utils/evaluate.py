@@ -179,7 +179,9 @@ def evaluate(
       (:func:`~course_utils.metrics.gcgan_scores`), which works on 256 x 256
       maps; other sizes are resized to 256 x 256 (PIL bilinear) first;
     - with a ``palette``: ``iou`` per class and ``mean_iou`` over the present
-      classes, intersections and unions summed over the whole split.
+      classes, at the dataset's resolution, every pixel of ``real_B`` and
+      ``fake_B`` taking the class of its nearest palette colour, with
+      intersections and unions summed over the whole split.
 
     For the published protocol, build the dataset as the course CLI does:
     ``PairedImageDataset(<maps/val>, direction="AtoB", load_size=256,
