@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def _cmd_train(args) -> int:
         raise CourseError("give --dataset maps|facades or --data DIR")
     device = pick_device(args.device) if args.device else None
     summary = train(cfg, args.out, resume=args.resume, device=device, progress=not args.quiet)
-    print(json.dumps(summary))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one summary
+        print(json.dumps(summary))
     return 0
 
 

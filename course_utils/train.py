@@ -572,7 +572,7 @@ def train(
     start_step = step
     bar = tqdm(total=total_steps, initial=step, desc="train", disable=not (progress and is_main),
                dynamic_ncols=True)
-    log = open(log_path, "a") if is_main else None  # noqa: SIM115
+    log = open(log_path, "a", buffering=1) if is_main else None  # line-buffered: a kill loses no line  # noqa: SIM115
     stopped_by_time = False
     try:
         while step < total_steps:
@@ -589,7 +589,8 @@ def train(
                 )
                 lr = optG.param_groups[0]["lr"]
                 schedG.step()
-                schedD.step()
+                if cfg.gan_weight > 0:  # L1 alone never steps optD
+                    schedD.step()
                 step += 1
                 if log is not None:
                     log.write(json.dumps({"step": step, "epoch": epoch, "lr": lr, **{k: round(v, 5) for k, v in losses.items()}}) + "\n")
@@ -601,8 +602,6 @@ def train(
                     dist.all_reduce(flag)
                     over_time = bool(flag.item())
                 if step % cfg.save_every == 0 or step >= total_steps or over_time:
-                    if log is not None:
-                        log.flush()
                     save()
                 if over_time:
                     stopped_by_time = True
@@ -613,8 +612,6 @@ def train(
                 break
             if step % steps_per_epoch == 0:
                 if step % cfg.save_every:
-                    if log is not None:
-                        log.flush()
                     save()
                 if is_main:
                     save_sample_grid(netG, sample_batch, out_dir / "samples" / f"epoch_{step // steps_per_epoch:03d}.png", device)

@@ -1,0 +1,200 @@
+"""Training: run-folder outputs, checkpoints, kill and resume, DDP, and the CLI's errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from course_utils.checkpoint import load_checkpoint, save_atomic
+from course_utils.errors import CheckpointError, DataError
+from course_utils.train import (
+    LOSS_KEYS,
+    config_from_preset,
+    epoch_indices,
+    generator_from_checkpoint,
+    lr_lambda,
+    train,
+)
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def cli(*args, timeout=240, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "course_utils.cli", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env=ENV, **kw,
+    )
+
+
+def smoke(pairs_root, **kw):
+    return config_from_preset("smoke", dataset=None, data=str(pairs_root), **kw)
+
+
+def read_log(run):
+    return [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
+
+
+def test_run_folder_and_checkpoint_contents(pairs_root, tmp_path):
+    run = tmp_path / "run"
+    # 12 train images, batch 2 -> 6 steps per epoch; 8 steps = 1 epoch + 2.
+    summary = train(smoke(pairs_root, max_steps=8, save_every=100), run, progress=False)
+    assert summary["step"] == 8
+    log = read_log(run)
+    assert [r["step"] for r in log] == list(range(1, 9))
+    assert all(set(LOSS_KEYS) <= set(r) for r in log)
+    assert (run / "losses.png").stat().st_size > 0
+    assert (run / "samples" / "epoch_001.png").exists() and (run / "samples" / "final.png").exists()
+    ckpt = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert ckpt["step"] == 8
+    for key in ("netG", "netD", "optG", "optD", "schedG", "schedD", "rng", "config"):
+        assert key in ckpt, key
+    assert ckpt["config"]["netG"] == "unet_32" and ckpt["config"]["direction"] == "AtoB"
+    # eval/translate need nothing but the checkpoint
+    netG, cfg = generator_from_checkpoint(run / "checkpoints" / "latest.pt")
+    assert cfg.eval_size == 64 and not netG.training
+    assert netG(torch.zeros(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+
+
+def test_refuses_to_overwrite_and_to_resume_other_networks(pairs_root, tmp_path):
+    run = tmp_path / "run"
+    train(smoke(pairs_root, max_steps=2), run, progress=False)
+    with pytest.raises(CheckpointError, match="--resume"):
+        train(smoke(pairs_root, max_steps=4), run, progress=False)
+    with pytest.raises(CheckpointError, match="ngf: checkpoint 8 vs now 16"):
+        train(smoke(pairs_root, max_steps=4, ngf=16), run, resume=True, progress=False)
+    summary = train(smoke(pairs_root, max_steps=4), run, resume=True, progress=False)
+    assert summary["step"] == 4 and [r["step"] for r in read_log(run)] == [1, 2, 3, 4]
+
+
+def test_lr_schedule_and_epoch_order():
+    f = lr_lambda(100, 0.5)
+    assert [f(0), f(49), f(50), f(75), f(100)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    a = epoch_indices(10, 3, seed=0)
+    assert a == epoch_indices(10, 3, seed=0) and sorted(a) == list(range(10))
+    assert a != epoch_indices(10, 4, seed=0)
+    shards = epoch_indices(10, 3, 0, rank=0, world=2) + epoch_indices(10, 3, 0, rank=1, world=2)
+    assert sorted(shards) == list(range(10))
+
+
+def test_time_budget_stops_and_checkpoints(pairs_root, tmp_path):
+    run = tmp_path / "run"
+    summary = train(smoke(pairs_root, max_steps=10_000, time_budget=0.0001), run, progress=False)
+    assert summary["stopped_by_time_budget"] and 1 <= summary["step"] < 10_000
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == summary["step"]
+
+
+def test_atomic_save_leaves_old_file_on_failure(tmp_path):
+    path = tmp_path / "c.pt"
+    save_atomic({"step": 1, "config": {}, "netG": {}}, path)
+
+    class Boom:
+        def __reduce__(self):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        save_atomic({"step": 2, "config": {}, "netG": {}, "x": Boom()}, path)
+    assert load_checkpoint(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_uninterrupted_run(pairs_root, tmp_path):
+    """Killed with SIGKILL mid-run, --resume finishes the steps; the result equals an uninterrupted run."""
+    args = ["train", "--data", pairs_root, "--preset", "smoke", "--max-steps", 30, "--save-every", 4, "--quiet"]
+    ref = cli(*args, "--out", tmp_path / "ref")
+    assert ref.returncode == 0, ref.stderr
+
+    run = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "course_utils.cli", *map(str, args), "--out", str(run)],
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = run / "losses.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) >= 14:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(log.read_text().splitlines())
+    assert 14 <= done < 30, "the run should have been killed mid-way"
+    ckpt_step = load_checkpoint(run / "checkpoints" / "latest.pt")["step"]
+    assert done - 4 <= ckpt_step <= done  # at most one --save-every interval is redone
+
+    res = cli(*args, "--out", run, "--resume")
+    assert res.returncode == 0, res.stderr
+    assert [r["step"] for r in read_log(run)] == list(range(1, 31))
+    a = load_checkpoint(tmp_path / "ref" / "checkpoints" / "latest.pt")
+    b = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert b["step"] == 30
+    for k in a["netG"]:
+        assert torch.allclose(a["netG"][k].float(), b["netG"][k].float(), atol=1e-5), k
+    for ra, rb in zip(read_log(tmp_path / "ref"), read_log(run)):
+        assert ra["G_L1"] == pytest.approx(rb["G_L1"], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(pairs_root, tmp_path):
+    run = tmp_path / "ddp"
+    res = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "course_utils.cli", "train", "--data", str(pairs_root), "--preset", "smoke",
+         "--max-steps", "4", "--save-every", "2", "--out", str(run), "--quiet"],
+        capture_output=True, text=True, timeout=300, env=ENV,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    ckpt = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert ckpt["world_size"] == 2 and ckpt["step"] == 4
+    assert len(ckpt["rng"]) == 2  # each rank's RNG state, for resuming
+    # 12 images on 2 ranks at batch 2: 3 steps per epoch, so 4 steps cross into epoch 1.
+    assert [r["epoch"] for r in read_log(run)] == [0, 0, 0, 1]
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["images_per_second"] > 0
+
+
+def _write(path, data: bytes):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing-data", "no-train-folder", "bad-image", "missing-checkpoint", "corrupt-checkpoint", "not-a-checkpoint"],
+)
+def test_cli_bad_input_one_line_exit_2(case, pairs_root, tmp_path):
+    if case == "missing-data":
+        res, needle = cli("train", "--data", tmp_path / "nope", "--preset", "smoke", "--out", tmp_path / "r"), "nope"
+    elif case == "no-train-folder":
+        (tmp_path / "empty").mkdir()
+        res, needle = cli("train", "--data", tmp_path / "empty", "--preset", "smoke", "--out", tmp_path / "r"), "train/"
+    elif case == "bad-image":
+        _write(pairs_root / "train" / "99.jpg", b"this is not a jpeg")
+        res, needle = cli("train", "--data", pairs_root, "--preset", "smoke", "--out", tmp_path / "r"), "99.jpg"
+    elif case == "missing-checkpoint":
+        res, needle = cli("eval", "--checkpoint", tmp_path / "x.pt", "--data", pairs_root / "val"), "x.pt"
+    elif case == "corrupt-checkpoint":
+        ck = _write(tmp_path / "bad.pt", b"\x00" * 100)
+        res, needle = cli("eval", "--checkpoint", ck, "--data", pairs_root / "val"), "bad.pt"
+    else:
+        ck = tmp_path / "other.pt"
+        torch.save({"weights": 1}, ck)
+        res, needle = cli("translate", "--checkpoint", ck, pairs_root / "val", "--out", tmp_path / "o"), "other.pt"
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pix2pix: error:"), res.stderr
+    assert needle in lines[0]
+
+
+def test_resolve_data_errors(tmp_path):
+    from course_utils.train import resolve_data
+
+    with pytest.raises(DataError, match="no train/ folder"):
+        resolve_data(config_from_preset("smoke", dataset=None, data=str(tmp_path)))
