@@ -38,7 +38,8 @@ demo: setup
 	$(BIN)/python -m course_utils.demo --out $(RUN)
 
 test: setup
-	PIX2PIX_FAST=1 $(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider tests solutions --nbmake --nbmake-timeout=600
+	# Two xdist workers on two cores: one thread each (OpenMP spin-waits collapse when oversubscribed).
+	PIX2PIX_FAST=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider tests solutions --nbmake --nbmake-timeout=600
 
 lint: install
 	$(BIN)/ruff check course_utils tests benchmarks scripts

@@ -354,13 +354,13 @@ def resolve_data(cfg: TrainConfig) -> tuple[Path, Path | None]:
     return train_dir, val_dir
 
 
-def eval_dataset(folder, cfg: TrainConfig, max_items=None, cache=False):
+def eval_dataset(folder, cfg: TrainConfig, max_items=None, cache=False, progress=True):
     """The deterministic dataset used for samples and evaluation: whole ``eval_size`` tiles, bilinear resize."""
     from course_utils.datasets import PairedImageDataset
 
     return PairedImageDataset(
         folder, direction=cfg.direction, load_size=cfg.eval_size, crop_size=cfg.eval_size,
-        train=False, cache=cache, interpolation="bilinear", max_items=max_items,
+        train=False, cache=cache, interpolation="bilinear", max_items=max_items, progress=progress,
     )
 
 
@@ -487,9 +487,9 @@ def train(
     train_set = PairedImageDataset(
         train_dir, direction=cfg.direction, load_size=cfg.load_size, crop_size=cfg.crop_size,
         train=True, flip=cfg.flip, cache=cfg.cache, interpolation=cfg.interpolation,
-        max_items=cfg.max_train_items,
+        max_items=cfg.max_train_items, progress=progress and is_main,
     )
-    sample_set = eval_dataset(val_dir or train_dir, cfg, max_items=cfg.n_samples)
+    sample_set = eval_dataset(val_dir or train_dir, cfg, max_items=cfg.n_samples, progress=False)
     sample_batch = torch.utils.data.default_collate([sample_set[i] for i in range(len(sample_set))])
 
     n_per_rank = len(train_set) // world
