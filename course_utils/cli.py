@@ -74,10 +74,9 @@ def _cmd_eval(args) -> int:
     dataset = eval_dataset(folder, cfg, max_items=args.max_images)
     palette = None
     if args.dataset == "maps" and not args.data and cfg.direction == "AtoB":
-        from course_utils.palette import load_or_derive_palette
+        from course_utils.palette import maps_palette
 
-        train_dir = dataset_folder("maps", "train")
-        palette = load_or_derive_palette(train_dir, train_dir.parent / "palette.json")
+        palette = maps_palette()
     metrics = evaluate(
         netG, dataset, device=device, mode=args.mode, batch_size=args.batch_size,
         palette=palette, save_images=args.save_images, progress=not args.quiet,

@@ -29,7 +29,7 @@ def run_demo(out_dir="runs/demo", preset="cpu-quick", direction="AtoB", n_sample
     """Train, evaluate and draw samples; returns the metrics dict (also written to ``metrics.json``)."""
     from course_utils.datasets import dataset_folder
     from course_utils.evaluate import evaluate
-    from course_utils.palette import load_or_derive_palette
+    from course_utils.palette import maps_palette
     from course_utils.train import config_from_preset, eval_dataset, generator_from_checkpoint, save_sample_grid, train
 
     out = Path(out_dir)
@@ -40,8 +40,7 @@ def run_demo(out_dir="runs/demo", preset="cpu-quick", direction="AtoB", n_sample
 
     netG, cfg = generator_from_checkpoint(out / "checkpoints" / "latest.pt")
     val = eval_dataset(dataset_folder("maps", "val"), cfg)
-    train_dir = dataset_folder("maps", "train")
-    palette = load_or_derive_palette(train_dir, train_dir.parent / "palette.json") if direction == "AtoB" else None
+    palette = maps_palette() if direction == "AtoB" else None
     t1 = time.time()
     metrics = evaluate(netG, val, device=torch.device("cpu"), mode="eval", palette=palette)
     eval_seconds = time.time() - t1

@@ -209,8 +209,9 @@ def evaluate(
         ``{"n_images": int, "l1": float (0-255 scale), "psnr": float (dB),
         "ssim": float, "acc_delta5": float in [0, 1], "acc_delta10": float in
         [0, 1], "rmse": float (0-255 scale, GcGAN definition)}``, plus
-        ``"iou": {class name: float or NaN}`` and ``"mean_iou": float`` when a
-        palette is given. NaN marks a class absent from both real and generated maps.
+        ``"iou": {class name: float or None}`` and ``"mean_iou": float`` when a
+        palette is given. ``None`` marks a class absent from both real and
+        generated maps (it is left out of ``mean_iou``).
 
     Raises:
         ValueError: bad ``mode``/``batch_size``, an empty dataset, malformed
@@ -271,7 +272,8 @@ def evaluate(
         result[key] = mean_psnr(values[key]) if key == "psnr" else float(values[key].mean())
     if cm is not None:
         iou = iou_from_confusion(cm)
-        result["iou"] = {name: float(v) for name, v in zip(palette.class_names, iou)}
+        # None (JSON null), not NaN, for a class absent from both real and generated maps.
+        result["iou"] = {name: (None if np.isnan(v) else float(v)) for name, v in zip(palette.class_names, iou)}
         result["mean_iou"] = nanmean_or_nan(iou)
     return result
 

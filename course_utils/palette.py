@@ -458,3 +458,16 @@ def load_or_derive_palette(train_folder, cache_file=None, **derive_kwargs) -> Pa
     except OSError as e:
         warnings.warn(f"could not write the palette cache {cache} ({e}); using it uncached", stacklevel=2)
     return palette
+
+
+def maps_palette(root=None) -> Palette:
+    """The palette of the fetched maps training split, derived once and cached in :func:`~course_utils.paths.cache_dir`.
+
+    Raises:
+        DataError: if the maps data set has not been fetched.
+    """
+    from course_utils.datasets import dataset_folder
+    from course_utils.paths import cache_dir
+
+    train_dir = dataset_folder("maps", "train", root)
+    return load_or_derive_palette(train_dir, cache_dir() / "maps_palette.json")

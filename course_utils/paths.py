@@ -23,3 +23,12 @@ def data_root() -> Path:
 def manifests_dir() -> Path:
     """The committed sha256 manifests, ``data/manifests/`` in the repository."""
     return REPO_ROOT / "data" / "manifests"
+
+
+def cache_dir() -> Path:
+    """Derived, regenerable files (e.g. the maps palette): ``$PIX2PIX_CACHE_DIR`` or ``<repo>/data/cache``.
+
+    Kept apart from the data root, which may be a read-only mirror. Git ignores it.
+    """
+    env = os.environ.get("PIX2PIX_CACHE_DIR")
+    return Path(env).expanduser() if env else REPO_ROOT / "data" / "cache"
