@@ -21,7 +21,13 @@ import time
 
 import torch
 
-from course_utils.train import _autocast_factory, build_networks, config_from_preset, make_optimizers, train_step
+from course_utils.train import (
+    _autocast_factory,
+    build_networks,
+    config_from_preset,
+    make_optimizers,
+    train_step,
+)
 
 
 def measure(config: str, amp: str | None, channels_last: bool | None, steps: int, warmup: int, device: str) -> dict:

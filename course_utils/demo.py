@@ -30,7 +30,13 @@ def run_demo(out_dir="runs/demo", preset="cpu-quick", direction="AtoB", n_sample
     from course_utils.datasets import dataset_folder
     from course_utils.evaluate import evaluate
     from course_utils.palette import maps_palette
-    from course_utils.train import config_from_preset, eval_dataset, generator_from_checkpoint, save_sample_grid, train
+    from course_utils.train import (
+        config_from_preset,
+        eval_dataset,
+        generator_from_checkpoint,
+        save_sample_grid,
+        train,
+    )
 
     out = Path(out_dir)
     cfg = config_from_preset(preset, dataset="maps", direction=direction, **overrides)

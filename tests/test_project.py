@@ -1,9 +1,9 @@
 """Project-level consistency: the conda environment matches pyproject, torch is not pinned."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
