@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import html as html_lib
 import importlib.util
 import os
 import re
@@ -298,6 +299,19 @@ def test_autograde_reference_gets_full_marks_and_blank_gets_zero(course):
     assert set(blank) == set(ref)
     earned = {k: v for k, v in blank.items() if v[0] != 0}
     assert not earned, f"the blank release earns points: {earned}"
+
+    # feedback: the scores and error messages, without the hidden tests' code
+    nbgrader("generate_feedback", assignment, "--student=blank", "--force", cwd=course)
+    html = (course / "feedback" / "blank" / assignment / f"{notebook}.html").read_text()
+    assert "NotImplementedError" in html
+    assert "HIDDEN TESTS" not in html, "the feedback shows the hidden tests"
+    source = nbformat.read(notebook_path(SOLUTIONS, assignment), as_version=4)
+    hidden = [ln for c in source.cells
+              for ln in marked_lines(c.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+              if len(ln) >= 30 and "(" in ln]
+    text = html_lib.unescape(re.sub(r"<[^>]+>", "", html))  # code is split into highlighting spans
+    leaked = [ln for ln in hidden if ln in text]
+    assert not leaked, f"the feedback shows hidden-test code: {leaked[:3]}"
 
 
 def _catalogue(assignment: str):
