@@ -49,6 +49,11 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120  # kernel start (imports torch) on a busy machine
+# Tracebacks in graded notebooks show only "ErrorType: message" (IPython's Minimal mode): the
+# default mode prints the source lines around the failing line, which would reveal the hidden
+# tests in the feedback. The course's test messages say what is wrong without them.
+# (The first argument is nbgrader's default for Python kernels.)
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--InteractiveShell.xmode=Minimal"]
 
 # --- autograding -----------------------------------------------------------------------
 # Test cells are locked and overwritten with the instructor's version during autograding;
