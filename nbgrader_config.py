@@ -53,7 +53,14 @@ c.Execute.startup_timeout = 120  # kernel start (imports torch) on a busy machin
 # default mode prints the source lines around the failing line, which would reveal the hidden
 # tests in the feedback. The course's test messages say what is wrong without them.
 # (The first argument is nbgrader's default for Python kernels.)
-c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--InteractiveShell.xmode=Minimal"]
+c.Execute.extra_arguments = [
+    "--HistoryManager.hist_file=:memory:",
+    "--InteractiveShell.xmode=Minimal",
+    # nbgrader gives 0 points to a test cell with ANY output on stderr, so a harmless warning
+    # (e.g. from torch) or a progress bar would cost a correct answer its points. Failures in
+    # this course are exceptions, never stderr text: send stderr to stdout in graded kernels.
+    "--IPKernelApp.exec_lines=import sys; sys.stderr = sys.stdout",
+]
 
 # --- autograding -----------------------------------------------------------------------
 # Test cells are locked and overwritten with the instructor's version during autograding;

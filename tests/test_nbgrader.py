@@ -265,13 +265,25 @@ def scores(root: Path, assignment: str, notebook: str, student: str) -> dict[str
 
 
 def errors_in(root: Path, student: str, assignment: str, name: str) -> dict[str, str]:
-    """The error of each test cell of an autograded notebook (for failure messages)."""
+    """Why each test cell of an autograded notebook lost points (for failure messages).
+
+    nbgrader gives 0 for an error or for any stderr output, and partial credit when the
+    cell's result (its last line is an expression) is a number.
+    """
     nb = nbformat.read(root / "autograded" / student / assignment / name, as_version=4)
     out = {}
     for cell in nb.cells:
+        if not meta(cell).get("grade"):
+            continue
         for o in cell.get("outputs", []):
-            if o.output_type == "error" and meta(cell).get("grade"):
+            if o.output_type == "error":
                 out[meta(cell)["grade_id"]] = f"{o.ename}: {o.evalue}"[:300]
+            elif o.output_type == "stream" and o.name == "stderr":
+                out[meta(cell)["grade_id"]] = f"stderr output (nbgrader: 0 points): {o.text[:200]}"
+            elif o.output_type == "execute_result":
+                out[meta(cell)["grade_id"]] = (
+                    f"the cell's value {o.data.get('text/plain', '')[:50]!r} is taken as a partial "
+                    f"score: end test cells with a statement, not an expression")
     return out
 
 
@@ -382,6 +394,32 @@ def test_autograde_survives_hang_import_error_and_edited_tests(course):
     assert enames & {"KeyboardInterrupt", "CellTimeoutError"}, f"the infinite loop was not interrupted: {enames}"
     restored = [c for c in graded.cells if meta(c).get("grade_id") == deleted]
     assert len(restored) == 1 and "added back by nbgrader" in restored[0].source
+
+
+def test_stderr_is_not_a_failure_and_tracebacks_are_short(tmp_path):
+    """With the course configuration, a warning in a test cell costs nothing; an exception does.
+
+    (nbgrader's own rule gives 0 points to a test cell with any stderr output.)
+    """
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "def helper():\n    secret_line = 1\n    raise ValueError('a clear message')"))
+    cells = {
+        "warns": "import sys, warnings\nwarnings.warn('harmless')\nprint('progress', file=sys.stderr)",
+        "raises": "helper()",
+    }
+    for grade_id, source in cells.items():
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 1,
+                                     "grade_id": grade_id, "schema_version": 3}
+        nb.cells.append(cell)
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    shutil.copy(REPO / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    out = nbgrader("validate", "probe.ipynb", cwd=tmp_path).stdout
+    assert "VALIDATION FAILED ON 1 CELL(S)" in out, out
+    assert "ValueError: a clear message" in out
+    assert "secret_line" not in out, "tracebacks show source lines (they would reveal hidden tests)"
+    assert "harmless" not in out.split("The following cell failed")[1]
 
 
 def test_nbgrader_config():
