@@ -397,7 +397,8 @@ def test_autograde_survives_hang_import_error_and_edited_tests(course):
 
 
 def test_stderr_is_not_a_failure_and_tracebacks_are_short(tmp_path):
-    """With the course configuration, a warning in a test cell costs nothing; an exception does.
+    """With the course configuration, a warning in a test cell costs nothing; an exception does;
+    tracebacks show no source lines; notebooks executed by nbgrader are in fast mode.
 
     (nbgrader's own rule gives 0 points to a test cell with any stderr output.)
     """
@@ -407,6 +408,8 @@ def test_stderr_is_not_a_failure_and_tracebacks_are_short(tmp_path):
     cells = {
         "warns": "import sys, warnings\nwarnings.warn('harmless')\nprint('progress', file=sys.stderr)",
         "raises": "helper()",
+        # PIX2PIX_FAST is removed from the environment (nbgrader_env): NBGRADER_EXECUTION must do it
+        "fast": "from course_utils.notebook import fast_mode\nassert fast_mode(), 'not in fast mode'",
     }
     for grade_id, source in cells.items():
         cell = nbformat.v4.new_code_cell(source)
