@@ -43,7 +43,7 @@ test: setup
 
 lint: install
 	$(BIN)/ruff check course_utils tests benchmarks scripts
-	$(BIN)/nbstripout --verify solutions/*/*.ipynb notebooks/*/*.ipynb
+	$(BIN)/nbstripout --verify --keep-id solutions/*/*.ipynb notebooks/*/*.ipynb
 
 release: install
 	$(BIN)/python scripts/generate_release.py

@@ -20,7 +20,7 @@ What is measured, and where it comes from:
   resized to 256 x 256.
 - :func:`mean_iou` (with :func:`nearest_colour_labels`,
   :func:`confusion_matrix`, :func:`iou_from_confusion`): a semantic score.
-  Pix2Pix (Isola et al., CVPR 2017, section 4.2) scores generated *photos* with
+  Pix2Pix (Isola et al., CVPR 2017, section 4.1; used in 4.2) scores generated *photos* with
   an off-the-shelf FCN segmenter ("FCN-score"). A generated *map* needs no
   segmenter: its classes are its flat colours. Each pixel of the real and the
   generated map gets the class of its nearest palette colour (see
