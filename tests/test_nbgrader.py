@@ -109,6 +109,20 @@ def marked_lines(text: str, begin: str, end: str) -> list[str]:
     return out
 
 
+def secret_lines(nb, region: str) -> list[str]:
+    """Lines found only inside ``### BEGIN <region>`` ... ``### END <region>`` in ``nb``.
+
+    Short lines (``try:``, ``return x``) and lines that also appear outside those regions
+    (a message repeated in a visible check) are left out: they may legitimately be shown.
+    """
+    inside, outside = [], set()
+    for cell in nb.cells:
+        inside += marked_lines(cell.source, f"### BEGIN {region}", f"### END {region}")
+        outside |= {ln.strip() for ln in re.sub(
+            r"### BEGIN (SOLUTION|HIDDEN TESTS).*?### END \1", "", cell.source, flags=re.S).splitlines()}
+    return [ln for ln in inside if len(ln) >= 16 and ln not in outside]
+
+
 # --- the generated release -------------------------------------------------------------------
 
 @functools.cache
@@ -156,20 +170,12 @@ def test_release_has_no_solutions_or_hidden_tests(assignment):
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in release_text, f"{_rel(release_path)} contains '{marker}'"
 
-    hidden, solution, visible = [], [], []
-    for cell in source.cells:
-        hidden += marked_lines(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-        solution += marked_lines(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
-        visible += [ln.strip() for ln in re.sub(
-            r"### BEGIN (SOLUTION|HIDDEN TESTS).*?### END \1", "", cell.source, flags=re.S).splitlines()]
-    visible = set(visible)
     release = nbformat.read(release_path, as_version=4)
     release_lines = {ln.strip() for cell in release.cells for ln in cell.source.splitlines()}
-    # lines that only exist inside the hidden/solution regions must not leak (short ones like
-    # `try:` or `return x` may legitimately appear elsewhere)
+    hidden = secret_lines(source, "HIDDEN TESTS")
     assert hidden, f"{assignment}: no hidden tests at all"
-    for kind, lines in (("hidden-test", hidden), ("solution", solution)):
-        leaked = [ln for ln in lines if len(ln) >= 16 and ln not in visible and ln in release_lines]
+    for kind, lines in (("hidden-test", hidden), ("solution", secret_lines(source, "SOLUTION"))):
+        leaked = [ln for ln in lines if ln in release_lines]
         assert not leaked, f"{_rel(release_path)} contains {kind} code: {leaked[:3]}"
 
 
@@ -318,11 +324,10 @@ def test_autograde_reference_gets_full_marks_and_blank_gets_zero(course):
     assert "NotImplementedError" in html
     assert "HIDDEN TESTS" not in html, "the feedback shows the hidden tests"
     source = nbformat.read(notebook_path(SOLUTIONS, assignment), as_version=4)
-    hidden = [ln for c in source.cells
-              for ln in marked_lines(c.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-              if len(ln) >= 30 and "(" in ln]
+    hidden = secret_lines(source, "HIDDEN TESTS")
     text = html_lib.unescape(re.sub(r"<[^>]+>", "", html))  # code is split into highlighting spans
-    leaked = [ln for ln in hidden if ln in text]
+    text_lines = {ln.strip() for ln in text.splitlines()}
+    leaked = [ln for ln in hidden if ln in text_lines]
     assert not leaked, f"the feedback shows hidden-test code: {leaked[:3]}"
 
 
