@@ -75,9 +75,13 @@ def main(argv=None) -> int:
     p.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"))
     p.add_argument("--gan-weight", type=float, default=None, help="0 trains the L1 term alone")
     p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--time-budget", type=float, default=12.0, metavar="MINUTES",
+                   help="training stops after this many minutes even if the preset's epochs are not done; "
+                        "the lr decay follows time then, so the run still ends fully decayed (default 12)")
     a = p.parse_args(argv)
     try:
-        rec = run_demo(a.out, a.preset, a.direction, gan_weight=a.gan_weight, max_steps=a.max_steps)
+        rec = run_demo(a.out, a.preset, a.direction, gan_weight=a.gan_weight, max_steps=a.max_steps,
+                       time_budget=a.time_budget)
     except CourseError as exc:
         print(f"demo: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -283,17 +283,23 @@ def _autocast_factory(amp: str, device: torch.device):
     return (lambda: torch.autocast(device.type, dtype=dtype)), amp == "fp16" and device.type == "cuda"
 
 
-def lr_lambda(total_steps: int, decay_fraction: float):
+def lr_lambda(total_steps: int, decay_fraction: float, time_progress=None):
     """Per-step lr factor: 1 for the first ``1 - decay_fraction`` of the run, then linear to 0.
 
-    The paper's maps schedule is 100 epochs constant + 100 decaying (``decay_fraction=0.5``).
+    The paper's maps schedule is 100 epochs constant + 100 decaying
+    (``decay_fraction=0.5``). ``time_progress``, an optional callable returning
+    the fraction of a time budget used so far, makes the schedule follow
+    whichever is further along, steps or time, so that a run cut short by
+    ``--time-budget`` still ends with a fully decayed lr.
     """
-    decay_start = int(total_steps * (1.0 - decay_fraction))
 
     def f(step: int) -> float:
-        if step < decay_start:
+        progress = step / max(1, total_steps)
+        if time_progress is not None:
+            progress = max(progress, time_progress())
+        if progress < 1.0 - decay_fraction:
             return 1.0
-        return max(0.0, (total_steps - step) / max(1, total_steps - decay_start))
+        return max(0.0, (1.0 - progress) / max(decay_fraction, 1e-12))
 
     return f
 
@@ -514,8 +520,11 @@ def train(
     netG.to(device, memory_format=memory_format)
     netD.to(device, memory_format=memory_format)
     optG, optD = make_optimizers(netG, netD, cfg.lr, cfg.beta1)
-    schedG = torch.optim.lr_scheduler.LambdaLR(optG, lr_lambda(total_steps, cfg.decay_fraction))
-    schedD = torch.optim.lr_scheduler.LambdaLR(optD, lr_lambda(total_steps, cfg.decay_fraction))
+    clock = {"elapsed": 0.0}  # seconds of training so far, all sessions; updated every step
+    time_progress = (lambda: clock["elapsed"] / (cfg.time_budget * 60)) if cfg.time_budget else None
+    schedule = lr_lambda(total_steps, cfg.decay_fraction, time_progress)
+    schedG = torch.optim.lr_scheduler.LambdaLR(optG, schedule)
+    schedD = torch.optim.lr_scheduler.LambdaLR(optD, schedule)
     autocast, need_scaler = _autocast_factory(cfg.amp, device)
     scalers = (torch.amp.GradScaler("cuda"), torch.amp.GradScaler("cuda")) if need_scaler else None
 
@@ -531,7 +540,7 @@ def train(
             for s, sd in zip(scalers, ckpt["scalers"]):
                 s.load_state_dict(sd)
         step = int(ckpt["step"])
-        elapsed_before = float(ckpt.get("elapsed", 0.0))
+        elapsed_before = clock["elapsed"] = float(ckpt.get("elapsed", 0.0))
         rngs = ckpt["rng"]
         set_rng_state(rngs[rank] if isinstance(rngs, list) and rank < len(rngs) else rngs)
         if is_main and log_path.exists():  # drop log lines past the checkpoint (they are redone)
@@ -593,6 +602,7 @@ def train(
                     gan_weight=cfg.gan_weight, autocast=autocast, scalers=scalers,
                 )
                 lr = optG.param_groups[0]["lr"]
+                clock["elapsed"] = elapsed_before + time.time() - t0
                 schedG.step()
                 if cfg.gan_weight > 0:  # L1 alone never steps optD
                     schedD.step()
@@ -601,7 +611,7 @@ def train(
                     log.write(json.dumps({"step": step, "epoch": epoch, "lr": lr, **{k: round(v, 5) for k, v in losses.items()}}) + "\n")
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
-                over_time = cfg.time_budget is not None and (elapsed_before + time.time() - t0) >= cfg.time_budget * 60
+                over_time = cfg.time_budget is not None and clock["elapsed"] >= cfg.time_budget * 60
                 if distributed and cfg.time_budget is not None:
                     flag = torch.tensor([float(over_time)])
                     dist.all_reduce(flag)

@@ -76,6 +76,12 @@ def test_refuses_to_overwrite_and_to_resume_other_networks(pairs_root, tmp_path)
 def test_lr_schedule_and_epoch_order():
     f = lr_lambda(100, 0.5)
     assert [f(0), f(49), f(50), f(75), f(100)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    # With a time budget, the schedule follows whichever is further along: steps or time.
+    used = {"fraction": 0.75}
+    g = lr_lambda(100, 0.5, lambda: used["fraction"])
+    assert g(10) == 0.5 and g(90) == pytest.approx(0.2)
+    used["fraction"] = 1.0
+    assert g(10) == 0.0
     a = epoch_indices(10, 3, seed=0)
     assert a == epoch_indices(10, 3, seed=0) and sorted(a) == list(range(10))
     assert a != epoch_indices(10, 4, seed=0)
