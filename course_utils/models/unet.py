@@ -107,7 +107,8 @@ class UNet(nn.Module):
     Args:
         in_channels: input channels (1 for the EM stacks).
         out_channels: output channels, e.g. 1 logit per pixel for membranes.
-        hidden_channels: width after the first 1x1 feature map (64 in the paper).
+        hidden_channels: width after the first 1x1 feature map; the first contracting
+            block doubles it, so 32 with depth 4 gives the paper's widths 64, 128, ..., 1024.
         depth: number of contracting/expanding pairs (4 in the paper).
 
     Shapes:
