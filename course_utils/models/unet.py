@@ -115,7 +115,7 @@ class UNet(nn.Module):
         ``(N, in_channels, H, W)`` -> ``(N, out_channels, H', W')`` of raw
         logits, with ``H' < H`` because the convolutions are unpadded; use
         :meth:`output_size` to find ``H'``. ``H`` must be such that every
-        pooling sees an even size (572 for depth 4 gives 388, as in the paper).
+        pooling sees an even size (572 for depth 4 gives 373; see the module docstring).
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 64, depth: int = 4):
