@@ -409,16 +409,16 @@ def plot_losses(log_path, out_path) -> Path | None:
     window = max(1, len(rows) // 100)
 
     def smooth(key):
+        """Moving average over ``window`` steps, aligned to the window's last step (no edge artefacts)."""
         v = np.array([r[key] for r in rows], dtype=float)
-        if window == 1:
-            return v
-        return np.convolve(v, np.ones(window) / window, mode="same")
+        c = np.cumsum(np.insert(v, 0, 0.0))
+        return steps[window - 1 :], (c[window:] - c[:-window]) / window
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for key in ("G_GAN", "D_real", "D_fake"):
-        axes[0].plot(steps, smooth(key), label=key)
+        axes[0].plot(*smooth(key), label=key)
     axes[0].set_title("adversarial losses (BCE)")
-    axes[1].plot(steps, smooth("G_L1"), color="C3", label="G_L1")
+    axes[1].plot(*smooth("G_L1"), color="C3", label="G_L1")
     axes[1].set_title("G_L1 (mean |fake_B - real_B|, [-1, 1] units)")
     for ax in axes:
         ax.set_xlabel("step")
