@@ -76,8 +76,8 @@ def generator_loss(
     ``fake_B`` is *not* detached: gradients flow through ``netD`` into
     ``netG``. ``G_L1`` is the mean absolute difference over all pixels and
     channels, in the ``[-1, 1]`` units of the tensors. With
-    ``lambda_L1 = 0`` this is the cGAN alone; drop the GAN term (see
-    ``Trainer``'s ``gan_weight``) for L1 alone.
+    ``lambda_L1 = 0`` this is the cGAN alone; for L1 alone, drop the GAN term
+    (``course_utils.train.train_step(..., gan_weight=0)``).
     """
     gan = gan_loss(netD(real_A, fake_B), True)
     l1 = F.l1_loss(fake_B, real_B)
