@@ -364,8 +364,12 @@ def resolve_data(cfg: TrainConfig) -> tuple[Path, Path | None]:
     return train_dir, val_dir
 
 
-def eval_dataset(folder, cfg: TrainConfig, max_items=None, cache=False, progress=True):
-    """The deterministic dataset used for samples and evaluation: whole ``eval_size`` tiles, bilinear resize."""
+def eval_dataset(folder, cfg: TrainConfig, max_items=None, cache=True, progress=True):
+    """The deterministic dataset used for samples and evaluation: whole ``eval_size`` tiles, bilinear resize.
+
+    ``cache=True`` (default) decodes each file once: the pre-scan that checks the
+    files also fills the cache that evaluation reads.
+    """
     from course_utils.datasets import PairedImageDataset
 
     return PairedImageDataset(
