@@ -71,7 +71,7 @@ def _cmd_eval(args) -> int:
         folder = Path(args.data)
     else:
         folder = dataset_folder(args.dataset, args.split)
-    dataset = eval_dataset(folder, cfg, max_items=args.max_images)
+    dataset = eval_dataset(folder, cfg, max_items=args.max_images, progress=not args.quiet)
     palette = None
     if args.dataset == "maps" and not args.data and cfg.direction == "AtoB":
         from course_utils.palette import maps_palette
