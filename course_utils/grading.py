@@ -110,3 +110,27 @@ def check_not_reference(obj, what: str) -> None:
         return
     if "course_utils" in source:
         raise AssertionError(f"{what} calls into course_utils; write your own implementation.")
+
+
+def check_no_reference_calls(fn, what: str, allowed=()) -> None:
+    """Reject a function that calls ``course_utils`` objects, even under another name.
+
+    Stricter than :func:`check_not_reference`: it looks at every global name
+    that ``fn`` (and any function defined inside it) uses, and fails if one
+    resolves to a ``course_utils`` module or object not listed in ``allowed``
+    (e.g. ``allowed=("generator_loss",)`` when a hidden test has swapped the
+    reference in on purpose).
+    """
+    import types
+
+    found, codes = [], [fn.__code__]
+    while codes:
+        co = codes.pop()
+        codes += [c for c in co.co_consts if isinstance(c, types.CodeType)]
+        for name in co.co_names:
+            obj = fn.__globals__.get(name)
+            module = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", "") or ""
+            if module.startswith("course_utils") and name not in allowed and name not in found:
+                found.append(name)
+    if found:
+        raise AssertionError(f"{what} uses {found} from course_utils: write it yourself")
