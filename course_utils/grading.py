@@ -7,7 +7,9 @@ bare ``assert``.
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 
 import torch
 from torch import nn
@@ -91,25 +93,91 @@ def copy_weights(src: nn.Module, dst: nn.Module, what: str = "your module") -> n
     return dst
 
 
+def _code_objects(target) -> list:
+    """The code objects of a function, or of every function defined in a class, nested ones included."""
+    import types
+
+    roots = []
+    if inspect.isclass(target):
+        for value in vars(target).values():
+            if isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            elif isinstance(value, property):
+                roots += [f.__code__ for f in (value.fget, value.fset, value.fdel) if f is not None]
+                continue
+            if inspect.isfunction(value):
+                roots.append(value.__code__)
+    elif inspect.isfunction(target) or inspect.ismethod(target):
+        roots.append(target.__code__)
+    codes, seen = [], set()
+    while roots:
+        co = roots.pop()
+        if id(co) in seen:
+            continue
+        seen.add(id(co))
+        codes.append(co)
+        roots += [c for c in co.co_consts if isinstance(c, types.CodeType)]
+    return codes
+
+
+def _is_course_utils(name: str) -> bool:
+    return name == "course_utils" or name.startswith("course_utils.")
+
+
+def _mentions_course_utils_in_code(target) -> str | None:
+    """How ``target``'s *code* uses ``course_utils`` (an import or the module name), or None.
+
+    Comments, docstrings and other strings are not code: they are ignored. The source is
+    read with :mod:`ast` when it is available (it also covers a class body); the code
+    objects are checked in any case (they hold the names the code really uses).
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(target))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        tree = None
+    if tree is not None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names if _is_course_utils(a.name)]
+                if names:
+                    return f"imports {names[0]}"
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and _is_course_utils(node.module or ""):
+                return f"imports from {node.module}"
+            elif isinstance(node, ast.Name) and node.id == "course_utils":
+                return "uses the course_utils module"
+    for co in _code_objects(target):
+        names = [n for n in co.co_names if _is_course_utils(n)]
+        if names:
+            return f"uses {names[0]}"
+    return None
+
+
 def check_not_reference(obj, what: str) -> None:
     """Reject an answer that just re-exports the ``course_utils`` reference.
 
     ``obj`` is the student's class, function or module instance. It fails when
-    the object (or its class) is defined in ``course_utils``, or when its
-    source code mentions ``course_utils``.
+    the object (or its class) is defined in ``course_utils``, when a class
+    inherits from a ``course_utils`` class, or when its *code* imports or uses
+    ``course_utils`` (judged on the syntax tree and the code objects: a comment
+    or a docstring that mentions ``course_utils`` is fine).
     """
     target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
     module = getattr(target, "__module__", "") or ""
-    if module.startswith("course_utils"):
+    if _is_course_utils(module):
         raise AssertionError(
             f"{what} is the course_utils reference itself ({module}); write your own implementation."
         )
-    try:
-        source = inspect.getsource(target)
-    except (OSError, TypeError):
-        return
-    if "course_utils" in source:
-        raise AssertionError(f"{what} calls into course_utils; write your own implementation.")
+    if inspect.isclass(target):
+        for base in target.__mro__[1:]:
+            if _is_course_utils(getattr(base, "__module__", "") or ""):
+                raise AssertionError(
+                    f"{what} inherits from the course_utils reference {base.__module__}.{base.__name__}; "
+                    "subclass nn.Module and write your own implementation."
+                )
+    how = _mentions_course_utils_in_code(target)
+    if how:
+        raise AssertionError(f"{what} calls into course_utils ({how}); write your own implementation.")
 
 
 def check_no_reference_calls(fn, what: str, allowed=()) -> None:

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from course_utils.grading import check_close, check_no_reference_calls, copy_weights
+from course_utils.grading import check_close, check_no_reference_calls, check_not_reference, copy_weights
 from course_utils.losses import generator_loss as renamed_reference
-from course_utils.models import define_D
+from course_utils.models import PatchGANDiscriminator, define_D
 
 
 def clean(x):
@@ -44,3 +44,75 @@ def test_copy_weights_names_the_missing_layer():
     copy_weights(a, b)
     x = torch.randn(1, 3, 64, 64)
     assert torch.equal(a.eval()(x, x), b.eval()(x, x))
+
+
+# --- check_not_reference: judge the code, not the comments ------------------------------------
+
+def mentions_it_in_a_comment(x):
+    """Like course_utils.losses.generator_loss, but written by hand."""
+    # course_utils has the reference; this is my own version
+    return x * 2
+
+
+class MentionsItInADocstring(torch.nn.Module):
+    """My PatchGAN; see course_utils.models.discriminator for the reference."""
+
+    def forward(self, x):
+        message = "not course_utils"  # a string is not code either
+        return x if message else None
+
+
+def imports_it_inside(x):
+    from course_utils.losses import generator_loss
+
+    return generator_loss(x)
+
+
+def uses_the_module(x):
+    import course_utils.losses
+
+    return course_utils.losses.generator_loss(x)
+
+
+class InheritsTheReference(PatchGANDiscriminator):
+    """Adds nothing."""
+
+
+class WrapsItInAMethod(torch.nn.Module):
+    def forward(self, x):
+        import course_utils.models as m
+
+        return m.define_D()(x, x)
+
+
+def test_check_not_reference_ignores_comments_docstrings_and_strings():
+    check_not_reference(mentions_it_in_a_comment, "fn")
+    check_not_reference(MentionsItInADocstring, "cls")
+    check_not_reference(MentionsItInADocstring(), "instance")
+    check_not_reference(MentionsItInADocstring.forward, "method")
+
+
+@pytest.mark.parametrize(
+    ("obj", "match"),
+    [
+        (renamed_reference, "is the course_utils reference itself"),
+        (PatchGANDiscriminator(ndf=4), "is the course_utils reference itself"),
+        (imports_it_inside, r"imports from course_utils\.losses"),
+        (uses_the_module, r"imports course_utils\.losses"),
+        (InheritsTheReference, "inherits from the course_utils reference"),
+        (WrapsItInAMethod, r"imports course_utils\.models"),
+    ],
+)
+def test_check_not_reference_rejects_the_reference(obj, match):
+    with pytest.raises(AssertionError, match=match):
+        check_not_reference(obj, "answer")
+
+
+def test_check_not_reference_without_source():
+    """Code made by exec() has no source file: the code objects are judged."""
+    namespace = {}
+    exec("def f(x):\n    '''course_utils in a docstring'''\n    return x\n"
+         "def g(x):\n    import course_utils\n    return course_utils\n", namespace)
+    check_not_reference(namespace["f"], "f")
+    with pytest.raises(AssertionError, match="uses course_utils"):
+        check_not_reference(namespace["g"], "g")
