@@ -135,3 +135,18 @@ def test_original_unet_output_size():
     assert net.output_size(572) == 373
     with pytest.raises(ValueError):
         net.output_size(570)
+
+
+def test_encoder_decoder_severs_every_skip():
+    """skips=False: the paper's section 4.3 encoder-decoder; each up-convolution sees only the level below."""
+    unet, ed = define_G("unet_64", ngf=4, dropout=0.0), define_G("unet_64", ngf=4, dropout=0.0, skips=False)
+    up_in = [m.in_channels for m in ed.modules() if isinstance(m, nn.ConvTranspose2d)]
+    down_out = [m.out_channels for m in ed.modules() if isinstance(m, nn.Conv2d)]
+    assert up_in == down_out[::-1]  # modules() lists the up-convolutions innermost first
+    assert count_parameters(ed) < count_parameters(unet)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    assert ed.eval()(x).shape == x.shape
+    # the encoder is the U-Net's: the same down-convolutions
+    assert [m.weight.shape for m in ed.modules() if isinstance(m, nn.Conv2d)] == \
+        [m.weight.shape for m in unet.modules() if isinstance(m, nn.Conv2d)]
+    assert count_parameters(define_G(skips=False)) < 54_413_955 == count_parameters(define_G())

@@ -48,9 +48,11 @@ class UnetBlock(nn.Module):
         outermost: bool = False,
         norm: str = "batch",
         dropout: float = 0.0,
+        skip: bool = True,
     ):
         super().__init__()
         self.outermost = outermost
+        self.skip = skip
         in_channels = outer if in_channels is None else in_channels
         bias = conv_bias(norm)
         innermost = submodule is None
@@ -62,8 +64,9 @@ class UnetBlock(nn.Module):
                 down.append(norm_layer(norm, inner))
 
         # The innermost block has no skip below it, so its up-conv sees `inner`
-        # channels; every other up-conv sees the concatenation (2 * inner).
-        up_in = inner if innermost else 2 * inner
+        # channels; every other up-conv sees the concatenation (2 * inner), unless
+        # the skips are severed (the encoder-decoder of the paper's section 4.3).
+        up_in = 2 * inner if skip and not innermost else inner
         if outermost:
             up = [
                 nn.ReLU(inplace=True),
@@ -85,7 +88,7 @@ class UnetBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.up(self.submodule(self.down(x)))
-        if self.outermost:
+        if self.outermost or not self.skip:
             return y
         return torch.cat([x, y], dim=1)
 
@@ -102,6 +105,9 @@ class UnetGenerator(nn.Module):
         norm: ``"batch"`` (paper) or ``"instance"``.
         dropout: dropout probability in the three innermost decoder blocks
             (0.5 in the paper, which uses it as the generator's noise ``z``).
+        skips: ``False`` severs every skip connection: the paper's
+            "encoder-decoder" baseline of section 4.3 (same layers, each
+            up-convolution sees only the level below, so fewer parameters).
 
     Shapes:
         input ``(N, in_channels, H, W)`` in ``[-1, 1]`` with ``H`` and ``W``
@@ -120,6 +126,7 @@ class UnetGenerator(nn.Module):
         ngf: int = 64,
         norm: str = "batch",
         dropout: float = 0.5,
+        skips: bool = True,
     ):
         super().__init__()
         if num_downs < 5:
@@ -127,15 +134,15 @@ class UnetGenerator(nn.Module):
         self.num_downs = num_downs
         # Innermost block, then the dropout blocks, then plain 8*ngf blocks,
         # then the widening blocks 4*ngf, 2*ngf, ngf, and the outermost block.
-        block = UnetBlock(ngf * 8, ngf * 8, norm=norm, dropout=dropout)
+        block = UnetBlock(ngf * 8, ngf * 8, norm=norm, dropout=dropout, skip=skips)
         n_deep = num_downs - 4  # blocks whose outer width is 8*ngf, innermost included
         for i in range(1, n_deep):
-            block = UnetBlock(ngf * 8, ngf * 8, block, norm=norm, dropout=dropout if i < 3 else 0.0)
+            block = UnetBlock(ngf * 8, ngf * 8, block, norm=norm, dropout=dropout if i < 3 else 0.0, skip=skips)
         for mult in (4, 2, 1):
-            block = UnetBlock(ngf * mult, ngf * mult * 2, block, norm=norm)
+            block = UnetBlock(ngf * mult, ngf * mult * 2, block, norm=norm, skip=skips)
         self.model = UnetBlock(
             ngf, ngf, block, in_channels=in_channels, out_channels=out_channels,
-            outermost=True, norm=norm,
+            outermost=True, norm=norm, skip=skips,
         )
 
     def forward(self, real_A: torch.Tensor) -> torch.Tensor:
@@ -158,13 +165,14 @@ def define_G(
     norm: str = "batch",
     dropout: float = 0.5,
     init_gain: float = 0.02,
+    skips: bool = True,
 ) -> UnetGenerator:
     """Build and initialise a U-Net generator by name.
 
     Args:
         netG: ``"unet_N"`` with ``N`` a power of two from 32 up, e.g.
             ``"unet_256"`` (8 downsamplings, the paper's) or ``"unet_128"`` (7).
-        in_channels, out_channels, ngf, norm, dropout: see :class:`UnetGenerator`.
+        in_channels, out_channels, ngf, norm, dropout, skips: see :class:`UnetGenerator`.
         init_gain: standard deviation of the N(0, init_gain) initialisation.
 
     Returns:
@@ -180,5 +188,5 @@ def define_G(
     num_downs = int(round(math.log2(size))) if size > 0 else 0
     if 2 ** num_downs != size or num_downs < 5:
         raise ValueError(f"unknown generator {netG!r}: N in 'unet_N' must be a power of two >= 32")
-    net = UnetGenerator(in_channels, out_channels, num_downs, ngf, norm, dropout)
+    net = UnetGenerator(in_channels, out_channels, num_downs, ngf, norm, dropout, skips)
     return init_weights(net, init_gain)
