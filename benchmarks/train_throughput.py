@@ -1,20 +1,30 @@
-"""Time full Pix2Pix training steps (netD + netG) with the data already in memory.
+"""Time full Pix2Pix training steps (netD + netG): the course's default path against the plain step, in one run.
 
 Usage::
 
-    python benchmarks/train_throughput.py --config paper|cpu-quick [--amp off|bf16] [--steps 10]
-    python benchmarks/train_throughput.py --config paper --compare
+    python benchmarks/train_throughput.py --config paper|cpu-quick [--rounds 3] [--steps 5]
 
-Prints one JSON object with ``images_per_second`` and ``seconds_per_step``.
-``--compare`` also times the plain setting (fp32, contiguous NCHW memory,
-i.e. what a straightforward PyTorch pix2pix does) and the fast one
-(``channels_last`` + bf16 autocast where the CPU supports it) and prints the
-speed-up.
-The batches are random tensors in ``[-1, 1]`` of the configuration's crop
-size, so only the networks' forward/backward passes and the optimiser steps
-are timed (no JPEG decoding). Reference point: a published plain PyTorch
-pix2pix takes about 0.91 s per step at batch 1 and 256x256 on the course's
-2-core CPU.
+Prints one JSON line::
+
+    {"config": ..., "images_per_second": <default path>, "plain_images_per_second": ...,
+     "speedup": ..., "path": "<what the default path used>", "compile_seconds": ..., ...}
+
+* **plain**: float32, contiguous NCHW memory, eager, PyTorch's for-loop Adam,
+  the paper's separate ``netD`` passes for real and fake pairs: what a
+  straightforward PyTorch pix2pix does (``pix2pix train --plain``).
+* **default**: what ``pix2pix train`` uses on this machine
+  (:func:`course_utils.execution.choose_execution`): bf16 autocast where the
+  CPU or GPU computes bf16 natively, ``channels_last``, ``torch.compile`` on
+  the CPU when a compiler works, fused Adam. Same step, same mathematics.
+
+Both paths are built in the same process from the same initial weights and
+time the same ``course_utils.train.train_step`` on the same random batches in
+``[-1, 1]`` of the configuration's crop size (no JPEG decoding: only forward,
+backward and optimiser steps are timed). The paths alternate, ``--rounds``
+rounds of ``--steps`` steps each after warm-up; each path's figure is the
+median over its rounds, so a burst of load on a shared machine hits both.
+``compile_seconds`` is the extra time of the compiled path's warm-up steps
+(TorchInductor's compilation), reported apart from the step time.
 """
 
 from __future__ import annotations
@@ -22,76 +32,99 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import time
+from datetime import date
 
 import torch
 
-from course_utils.train import (
-    _autocast_factory,
-    build_networks,
-    config_from_preset,
-    make_optimizers,
-    train_step,
-)
+from course_utils.execution import choose_execution
+from course_utils.train import build_networks, config_from_preset, make_optimizers, train_step
 
 
-def measure(config: str, amp: str | None, channels_last: bool | None, steps: int, warmup: int, device: str) -> dict:
-    cfg = config_from_preset(config, amp=amp, channels_last=channels_last)
+def build(config: str, device: str, plain: bool, compile: str = "auto"):  # noqa: A002
+    """A ready-to-time step function for one path, and the path."""
+    cfg = config_from_preset(config)
     dev = torch.device(device)
+    if plain:
+        exe = choose_execution(dev, amp="off", compile="off", channels_last=False, fused_adam=False)
+    else:
+        exe = choose_execution(dev, amp=cfg.amp, compile=compile, channels_last=cfg.channels_last,
+                               fused_adam=cfg.fused_adam)
     torch.manual_seed(0)
     netG, netD = build_networks(cfg)
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    netG.to(dev, memory_format=fmt).train()
-    netD.to(dev, memory_format=fmt).train()
-    optG, optD = make_optimizers(netG, netD, cfg.lr, cfg.beta1)
-    autocast, _ = _autocast_factory(cfg.amp, dev)
+    netG_t, netD_t = exe.prepare(netG, netD)
+    netG_t.train()
+    netD_t.train()
+    optG, optD = make_optimizers(netG, netD, cfg.lr, cfg.beta1, fused=exe.fused_adam)
+    g = torch.Generator().manual_seed(1)
     shape = (cfg.batch_size, 3, cfg.crop_size, cfg.crop_size)
-    real_A = (torch.rand(shape, device=dev) * 2 - 1).contiguous(memory_format=fmt)
-    real_B = (torch.rand(shape, device=dev) * 2 - 1).contiguous(memory_format=fmt)
+    real_A = (torch.rand(shape, generator=g) * 2 - 1).to(dev, memory_format=exe.memory_format)
+    real_B = (torch.rand(shape, generator=g) * 2 - 1).to(dev, memory_format=exe.memory_format)
+    autocast, scalers = exe.precision.autocast, exe.precision.grad_scalers()
 
-    def one():
-        train_step(netG, netD, optG, optD, real_A, real_B, lambda_L1=cfg.lambda_L1, autocast=autocast)
+    def step():
+        train_step(netG_t, netD_t, optG, optD, real_A, real_B, lambda_L1=cfg.lambda_L1,
+                   gan_weight=cfg.gan_weight, autocast=autocast, scalers=scalers)
 
-    for _ in range(warmup):
-        one()
-    if dev.type == "cuda":
+    return cfg, exe, step
+
+
+def timed(step, n: int, device: torch.device) -> float:
+    """Seconds per step over ``n`` steps."""
+    if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    for _ in range(steps):
-        one()
-    if dev.type == "cuda":
+    for _ in range(n):
+        step()
+    if device.type == "cuda":
         torch.cuda.synchronize()
-    sec = (time.perf_counter() - t0) / steps
-    return {
-        "config": config, "netG": cfg.netG, "ngf": cfg.ngf, "crop_size": cfg.crop_size,
-        "batch_size": cfg.batch_size, "amp": cfg.amp, "channels_last": cfg.channels_last,
-        "device": str(dev), "threads": torch.get_num_threads(), "steps": steps,
-        "seconds_per_step": round(sec, 4), "images_per_second": round(cfg.batch_size / sec, 3),
-        "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
-    }
+    return (time.perf_counter() - t0) / n
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", choices=("paper", "cpu-quick", "cpu", "smoke"), default="paper")
-    p.add_argument("--amp", choices=("auto", "off", "bf16", "fp16"), default=None,
-                   help="default: the preset's (auto = off on CPU)")
-    p.add_argument("--no-channels-last", action="store_true")
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds per path (at least 2)")
+    p.add_argument("--steps", type=int, default=5, help="timed steps per round")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps per path first (compilation happens here)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--compare", action="store_true", help="time plain fp32/NCHW against channels_last + bf16")
+    p.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
+                   help="torch.compile on the default path (auto: as `pix2pix train` decides)")
     a = p.parse_args()
-    if a.compare:
-        plain = measure(a.config, "off", False, a.steps, a.warmup, a.device)
-        fast = measure(a.config, "bf16", True, a.steps, a.warmup, a.device)
-        print(json.dumps({
-            "plain": plain, "fast": fast,
-            "speedup": round(plain["seconds_per_step"] / fast["seconds_per_step"], 2),
-            "images_per_second": fast["images_per_second"],
-        }))
-        return
-    print(json.dumps(measure(a.config, a.amp, False if a.no_channels_last else None, a.steps, a.warmup, a.device)))
+    if a.rounds < 2:
+        p.error("--rounds must be at least 2")
+    dev = torch.device(a.device)
+
+    cfg, plain_exe, plain_step = build(a.config, a.device, plain=True)
+    _, exe, fast_step = build(a.config, a.device, plain=False, compile=a.compile)
+    warm = {}
+    for name, step in (("plain", plain_step), ("default", fast_step)):
+        t0 = time.perf_counter()
+        for _ in range(a.warmup):
+            step()
+        warm[name] = time.perf_counter() - t0
+    rounds = {"plain": [], "default": []}
+    for _ in range(a.rounds):
+        rounds["plain"].append(timed(plain_step, a.steps, dev))
+        rounds["default"].append(timed(fast_step, a.steps, dev))
+    sec_plain = statistics.median(rounds["plain"])
+    sec_fast = statistics.median(rounds["default"])
+    compile_seconds = max(0.0, warm["default"] - a.warmup * sec_fast) if exe.compile else 0.0
+    print(json.dumps({
+        "config": a.config, "netG": cfg.netG, "ngf": cfg.ngf, "batch_size": cfg.batch_size,
+        "crop_size": cfg.crop_size,
+        "images_per_second": round(cfg.batch_size / sec_fast, 3),
+        "plain_images_per_second": round(cfg.batch_size / sec_plain, 3),
+        "speedup": round(sec_plain / sec_fast, 2),
+        "path": exe.describe(), "plain_path": plain_exe.describe(),
+        "compile_seconds": round(compile_seconds, 1),
+        "seconds_per_step": round(sec_fast, 4), "plain_seconds_per_step": round(sec_plain, 4),
+        "rounds_seconds_per_step": {k: [round(v, 4) for v in vs] for k, vs in rounds.items()},
+        "steps_per_round": a.steps, "device": str(dev), "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+        "date": date.today().isoformat(),
+    }))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,34 @@ def _cmd_fetch(args) -> int:
     return 0
 
 
+def execution_overrides(args) -> dict:
+    """TrainConfig overrides from ``--plain``, ``--amp``, ``--compile/--no-compile`` and ``--no-channels-last``."""
+    if args.plain:
+        if args.amp not in (None, "off") or args.compile:
+            raise CourseError("--plain is float32, eager and NCHW; drop --amp/--compile, or drop --plain")
+        return {"amp": "off", "compile": "off", "channels_last": False, "fused_adam": False}
+    return {
+        "amp": args.amp,
+        "compile": None if args.compile is None else ("on" if args.compile else "off"),
+        "channels_last": False if args.no_channels_last else None,
+    }
+
+
+def add_execution_options(parser: argparse.ArgumentParser) -> None:
+    """The options that choose how a training step runs (not what it computes)."""
+    g = parser.add_argument_group("execution (speed only; the step's mathematics is the same)")
+    g.add_argument("--amp", choices=("auto", "off", "bf16", "fp16"), default=None,
+                   help="mixed precision. auto (default): bf16 on CPUs with AMX/AVX512-BF16 and on GPUs "
+                        "with native bf16 (compute capability >= 8.0), fp16 + GradScaler on older GPUs, "
+                        "float32 elsewhere; bf16/fp16 are refused where the device would emulate them")
+    g.add_argument("--compile", dest="compile", action="store_true", default=None,
+                   help="torch.compile netG and netD (default on the CPU when a C++ compiler works)")
+    g.add_argument("--no-compile", dest="compile", action="store_false", help="run eagerly")
+    g.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
+    g.add_argument("--plain", action="store_true",
+                   help="the plain step: float32, NCHW, eager, for-loop Adam (for speed comparisons)")
+
+
 def _cmd_train(args) -> int:
     from course_utils.device import pick_device
     from course_utils.train import config_from_preset, train
@@ -46,7 +74,7 @@ def _cmd_train(args) -> int:
         lr=args.lr,
         lambda_L1=args.lambda_l1,
         gan_weight=args.gan_weight,
-        amp=args.amp,
+        **execution_overrides(args),
     )
     if args.data is None and args.dataset is None:
         raise CourseError("give --dataset maps|facades or --data DIR")
@@ -136,8 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=None)
     tr.add_argument("--lambda-l1", type=float, default=None, help="weight of the L1 term (paper: 100)")
     tr.add_argument("--gan-weight", type=float, default=None, help="weight of the cGAN term; 0 = L1 alone")
-    tr.add_argument("--amp", choices=("auto", "off", "bf16", "fp16"), default=None,
-                    help="mixed precision (auto: on for CUDA, off for CPU)")
+    add_execution_options(tr)
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)
 

@@ -37,7 +37,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
 from course_utils.checkpoint import load_checkpoint, save_atomic
-from course_utils.errors import CheckpointError, DataError
+from course_utils.errors import CheckpointError, CourseError, DataError
+from course_utils.execution import choose_execution
 from course_utils.losses import discriminator_loss, generator_loss
 from course_utils.models import define_D, define_G
 
@@ -56,6 +57,15 @@ class TrainConfig:
     square before cropping (``None``: no resize). ``crop_size``: the random
     training crop. ``eval_size``: the square size at which ``eval``,
     ``translate`` and the sample grids run the (fully convolutional) netG.
+
+    The execution path (none of it changes the mathematics of a step):
+    ``amp`` (``auto``/``off``/``bf16``/``fp16``, see
+    :func:`course_utils.precision.choose_precision`), ``compile``
+    (``auto``/``on``/``off``: ``torch.compile`` on both networks; ``auto`` is
+    on for the CPU when a C++ compiler is present), ``channels_last`` memory
+    format and ``fused_adam`` (one fused kernel per Adam step). All four off
+    (``pix2pix train --plain``) is the plain step: float32, NCHW, eager, the
+    for-loop Adam of a straightforward PyTorch pix2pix.
     """
 
     dataset: str | None = "maps"
@@ -86,7 +96,9 @@ class TrainConfig:
     save_every: int = 1000
     seed: int = 0
     amp: str = "auto"
+    compile: str = "auto"
     channels_last: bool = True
+    fused_adam: bool = True
     max_train_items: int | None = None
     n_samples: int = 4
     cache: bool = True
@@ -105,7 +117,7 @@ PRESETS: dict[str, dict] = {
     # A few seconds: tests and CI.
     "smoke": dict(
         netG="unet_32", ngf=8, ndf=8, load_size=64, crop_size=32, eval_size=64, batch_size=2,
-        max_steps=6, max_train_items=16, save_every=3, n_samples=2, epochs=1,
+        max_steps=6, max_train_items=16, save_every=3, n_samples=2, epochs=1, compile="off",
     ),
     # `make demo`: about 10 minutes on a 2-core CPU. Native-scale tiles (600 -> 256
     # as in the evaluation protocol) so roads keep their width, random 128 crops
@@ -178,10 +190,15 @@ def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> t
     return netG.to(device).eval(), cfg
 
 
-def make_optimizers(netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: float = 0.5):
-    """Adam optimisers for ``netG`` and ``netD`` (paper section 3.3: lr 2e-4, betas (0.5, 0.999))."""
-    optG = torch.optim.Adam(netG.parameters(), lr=lr, betas=(beta1, 0.999))
-    optD = torch.optim.Adam(netD.parameters(), lr=lr, betas=(beta1, 0.999))
+def make_optimizers(netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: float = 0.5, fused: bool = False):
+    """Adam optimisers for ``netG`` and ``netD`` (paper section 3.3: lr 2e-4, betas (0.5, 0.999)).
+
+    ``fused=True`` uses Adam's fused kernel (same update, one pass over the
+    parameters; CPU and CUDA). The default is PyTorch's plain Adam.
+    """
+    kw = {"fused": True} if fused else {}
+    optG = torch.optim.Adam(netG.parameters(), lr=lr, betas=(beta1, 0.999), **kw)
+    optD = torch.optim.Adam(netD.parameters(), lr=lr, betas=(beta1, 0.999), **kw)
     return optG, optD
 
 
@@ -268,18 +285,6 @@ def train_step(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _autocast_factory(amp: str, device: torch.device):
-    """(autocast factory or None, needs GradScaler) for the ``amp`` setting."""
-    if amp == "auto":
-        amp = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if device.type == "cuda" else "off"
-    if amp == "off":
-        return None, False
-    if amp not in ("bf16", "fp16"):
-        raise ValueError(f"amp must be 'auto', 'off', 'bf16' or 'fp16', got {amp!r}")
-    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
-    return (lambda: torch.autocast(device.type, dtype=dtype)), amp == "fp16" and device.type == "cuda"
 
 
 def lr_lambda(total_steps: int, decay_fraction: float, time_progress=None):
@@ -478,6 +483,10 @@ def train(
     if distributed and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     is_main = rank == 0
+    exe = choose_execution(device, amp=cfg.amp, compile=cfg.compile, channels_last=cfg.channels_last,
+                           fused_adam=cfg.fused_adam, distributed=distributed)
+    if is_main:
+        print(f"pix2pix train: {exe.describe()}", flush=True)
 
     out_dir = Path(out_dir)
     ckpt_path = out_dir / "checkpoints" / "latest.pt"
@@ -519,17 +528,15 @@ def train(
     # --- networks and optimisers
     seed_everything(cfg.seed)
     netG, netD = build_networks(cfg)
-    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    netG.to(device, memory_format=memory_format)
-    netD.to(device, memory_format=memory_format)
-    optG, optD = make_optimizers(netG, netD, cfg.lr, cfg.beta1)
+    memory_format = exe.memory_format
+    netG_t, netD_t = exe.prepare(netG, netD)  # compiled wrappers when exe.compile; they share the weights
+    optG, optD = make_optimizers(netG, netD, cfg.lr, cfg.beta1, fused=exe.fused_adam)
     clock = {"elapsed": 0.0}  # seconds of training so far, all sessions; updated every step
     time_progress = (lambda: clock["elapsed"] / (cfg.time_budget * 60)) if cfg.time_budget else None
     schedule = lr_lambda(total_steps, cfg.decay_fraction, time_progress)
     schedG = torch.optim.lr_scheduler.LambdaLR(optG, schedule)
     schedD = torch.optim.lr_scheduler.LambdaLR(optD, schedule)
-    autocast, need_scaler = _autocast_factory(cfg.amp, device)
-    scalers = (torch.amp.GradScaler("cuda"), torch.amp.GradScaler("cuda")) if need_scaler else None
+    autocast, scalers = exe.precision.autocast, exe.precision.grad_scalers()
 
     step, elapsed_before = 0, 0.0
     if ckpt is not None:
@@ -553,13 +560,11 @@ def train(
         out_dir.mkdir(parents=True, exist_ok=True)
         log_path.write_text("")
     if is_main:
-        (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        (out_dir / "config.json").write_text(json.dumps({**cfg.to_dict(), "execution": exe.to_dict()}, indent=2) + "\n")
 
-    if distributed:
+    if distributed:  # choose_execution never compiles under DDP, so netG_t is netG here
         ddp_kw = {"device_ids": [device.index]} if device.type == "cuda" else {}
         netG_t, netD_t = DDP(netG, **ddp_kw), DDP(netD, **ddp_kw)
-    else:
-        netG_t, netD_t = netG, netD
     netG_t.train()
     netD_t.train()
 
@@ -591,6 +596,7 @@ def train(
                dynamic_ncols=True)
     log = open(log_path, "a", buffering=1) if is_main else None  # line-buffered: a kill loses no line  # noqa: SIM115
     stopped_by_time = False
+    first_step_seconds = None  # includes torch.compile's compilation when exe.compile
     try:
         while step < total_steps:
             epoch, pos = divmod(step, steps_per_epoch)
@@ -600,10 +606,21 @@ def train(
                 batch = torch.utils.data.default_collate([train_set[i] for i in idx])
                 real_A = batch["real_A"].to(device, memory_format=memory_format, non_blocking=True)
                 real_B = batch["real_B"].to(device, memory_format=memory_format, non_blocking=True)
-                losses = train_step(
-                    netG_t, netD_t, optG, optD, real_A, real_B, lambda_L1=cfg.lambda_L1,
-                    gan_weight=cfg.gan_weight, autocast=autocast, scalers=scalers,
-                )
+                t_step = time.time()
+                try:
+                    losses = train_step(
+                        netG_t, netD_t, optG, optD, real_A, real_B, lambda_L1=cfg.lambda_L1,
+                        gan_weight=cfg.gan_weight, autocast=autocast, scalers=scalers,
+                    )
+                except Exception as exc:
+                    if exe.compile and step == start_step:  # compilation happens in the first step
+                        raise CourseError(
+                            f"torch.compile failed in the first training step ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); rerun with --no-compile"
+                        ) from exc
+                    raise
+                if step == start_step:
+                    first_step_seconds = time.time() - t_step
                 lr = optG.param_groups[0]["lr"]
                 clock["elapsed"] = elapsed_before + time.time() - t0
                 schedG.step()
@@ -648,4 +665,6 @@ def train(
         "step": step, "epoch": step / steps_per_epoch, "seconds": seconds,
         "images_per_second": images / seconds if seconds > 0 else math.nan,
         "checkpoint": str(ckpt_path), "stopped_by_time_budget": stopped_by_time,
+        "first_step_seconds": None if first_step_seconds is None else round(first_step_seconds, 2),
+        "execution": exe.describe(),
     }

@@ -1,0 +1,162 @@
+"""How a training step is executed: precision, ``torch.compile``, memory format and the Adam kernel.
+
+None of these change the mathematics of a Pix2Pix step (the paper's two
+separate ``netD`` passes for real and fake pairs, Adam, the same losses);
+they change how fast the same step runs:
+
+* mixed precision, chosen by :func:`course_utils.precision.choose_precision`
+  (bf16 autocast on CPUs with AMX or AVX512-BF16 and on GPUs with native bf16,
+  fp16 + GradScaler on older GPUs, float32 elsewhere);
+* ``torch.compile`` of ``netG`` and ``netD`` (TorchInductor fuses BatchNorm,
+  activations and the bf16 casts around each convolution); ``auto`` turns it
+  on for the CPU when a C++ compiler works, since that is where it was
+  measured (``benchmarks/train_throughput.py``);
+* the ``channels_last`` memory format, which oneDNN's bf16 convolutions prefer;
+* Adam's ``fused`` kernel: one pass over the parameters instead of one small
+  kernel per tensor and operation.
+
+The *plain* path turns all four off: float32, NCHW, eager, for-loop Adam,
+what a straightforward PyTorch pix2pix does. ``benchmarks/train_throughput.py``
+times both in one run.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from course_utils.errors import CourseError
+from course_utils.precision import Precision, choose_precision
+
+COMPILE_CHOICES = ("auto", "on", "off")
+
+
+@dataclass(frozen=True)
+class ExecutionPath:
+    """The chosen way to run training steps; see the module docstring.
+
+    Attributes:
+        device: where the networks run.
+        precision: the mixed-precision choice.
+        compile: whether ``netG`` and ``netD`` are wrapped in ``torch.compile``.
+        compile_note: why compile is off (empty when it is on or was turned off on purpose).
+        channels_last: whether networks and batches use the ``channels_last`` memory format.
+        fused_adam: whether Adam uses its fused kernel.
+    """
+
+    device: torch.device
+    precision: Precision
+    compile: bool
+    compile_note: str
+    channels_last: bool
+    fused_adam: bool
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    @property
+    def is_plain(self) -> bool:
+        return not (self.compile or self.channels_last or self.fused_adam or self.precision.amp != "off")
+
+    def describe(self) -> str:
+        """One line, e.g. ``"cpu: bf16 autocast (AMX), channels_last, compiled, fused Adam"``."""
+        parts = [self.precision.reason]
+        parts.append("channels_last" if self.channels_last else "NCHW")
+        parts.append("compiled" if self.compile else ("eager" + (f" ({self.compile_note})" if self.compile_note else "")))
+        parts.append("fused Adam" if self.fused_adam else "for-loop Adam")
+        label = "plain path: " if self.is_plain else ""
+        return f"{self.device.type}: {label}" + ", ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {
+            "device": str(self.device), "amp": self.precision.amp, "precision": self.precision.reason,
+            "compile": self.compile, "compile_note": self.compile_note,
+            "channels_last": self.channels_last, "fused_adam": self.fused_adam, "description": self.describe(),
+        }
+
+    def prepare(self, netG: nn.Module, netD: nn.Module) -> tuple[nn.Module, nn.Module]:
+        """Move both networks to the device and memory format (in place) and return the modules to train.
+
+        With ``compile`` the returned modules are ``torch.compile`` wrappers that
+        share their parameters with ``netG``/``netD``: save and load the
+        originals, train through the wrappers.
+        """
+        netG.to(self.device, memory_format=self.memory_format)
+        netD.to(self.device, memory_format=self.memory_format)
+        if not self.compile:
+            return netG, netD
+        return torch.compile(netG), torch.compile(netD)
+
+
+@functools.cache
+def compiler_problem() -> str:
+    """Why ``torch.compile`` cannot run here (``""`` when it can).
+
+    Checks for a C++ compiler (TorchInductor's CPU backend builds C++), then
+    compiles and runs a tiny function once per process (a few seconds, cached).
+    """
+    if sys.platform == "win32":
+        return "torch.compile is not used on Windows by the course"
+    cxx = os.environ.get("CXX") or next((c for c in ("c++", "g++", "clang++") if shutil.which(c)), None)
+    if not cxx:
+        return "no C++ compiler found (install g++ or set CXX)"
+    try:
+        out = torch.compile(lambda x: torch.relu(x) * 2 + 1)(torch.ones(4))
+        if float(out.sum()) != 12.0:
+            return "torch.compile gave a wrong result in a self-check"
+    except Exception as exc:  # noqa: BLE001 - any failure means "no compiler"
+        return f"torch.compile failed a self-check ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    return ""
+
+
+def choose_execution(
+    device: torch.device | str = "cpu",
+    *,
+    amp: str = "auto",
+    compile: str = "auto",  # noqa: A002 - the option's name
+    channels_last: bool = True,
+    fused_adam: bool = True,
+    distributed: bool = False,
+) -> ExecutionPath:
+    """Resolve the training options into an :class:`ExecutionPath` for ``device``.
+
+    Args:
+        amp: see :func:`course_utils.precision.choose_precision`.
+        compile: ``"auto"`` (on for the CPU when a compiler works; off on CUDA,
+            where the course has not measured it, and under DDP), ``"on"``
+            (required: raise if it cannot run) or ``"off"``.
+        channels_last, fused_adam: as named.
+        distributed: training under DDP (``compile="auto"`` then stays off).
+
+    Raises:
+        PrecisionError: for a precision the device cannot run natively.
+        CourseError: for an unknown ``compile`` value, or ``compile="on"`` where it cannot run.
+    """
+    device = torch.device(device)
+    precision = choose_precision(device, amp)
+    if compile not in COMPILE_CHOICES:
+        raise CourseError(f"compile must be one of {', '.join(COMPILE_CHOICES)}, got {compile!r}")
+    use, note = False, ""
+    if compile == "on":
+        problem = compiler_problem()
+        if problem:
+            raise CourseError(f"--compile: {problem}; run with --no-compile")
+        use = True
+    elif compile == "auto":
+        if distributed:
+            note = "not compiled under DDP"
+        elif device.type != "cpu":
+            note = "compile is opt-in on GPUs: --compile"
+        else:
+            note = compiler_problem()
+            use = not note
+    if fused_adam and device.type not in ("cpu", "cuda"):
+        fused_adam = False
+    return ExecutionPath(device, precision, use, note, channels_last, fused_adam)
