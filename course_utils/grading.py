@@ -202,3 +202,49 @@ def check_no_reference_calls(fn, what: str, allowed=()) -> None:
                 found.append(name)
     if found:
         raise AssertionError(f"{what} uses {found} from course_utils: write it yourself")
+
+
+def randomise_weights(net: nn.Module, seed: int = 0) -> nn.Module:
+    """Give ``net`` weights of a realistic size and BatchNorm statistics away from (0, 1), in place.
+
+    Convolutions get N(0, 2 / fan_in) weights (He et al. 2015) and small random biases; BatchNorm
+    layers random affine parameters and running statistics. With the N(0, 0.02) initialisation of
+    Pix2Pix, activations shrink layer after layer and a wrong layer can hide below the tolerance
+    of :func:`check_close`; with these weights it shows. Returns ``net``.
+    """
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                fan_in = m.weight[0].numel() if isinstance(m, nn.Conv2d) else m.weight[:, 0].numel()
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+                if m.bias is not None:
+                    m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
+            elif isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(1 + 0.3 * torch.randn(m.weight.shape, generator=g))
+                m.bias.copy_(0.2 * torch.randn(m.bias.shape, generator=g))
+                m.running_mean.copy_(0.2 * torch.randn(m.running_mean.shape, generator=g))
+                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
+    return net
+
+
+def check_same_function(mine: nn.Module, ref: nn.Module, x: torch.Tensor, what: str, *,
+                        train: bool, hint: str = "", seed: int = 99) -> None:
+    """Assert that ``mine(x)`` equals ``ref(x)`` with both in training (``train=True``) or eval mode.
+
+    The global seed is reset before each call, so that modules that draw the same random numbers
+    in the same order (dropout) get the same masks. ``mine`` should hold ``ref``'s weights
+    (:func:`copy_weights`). A ``RuntimeError`` in ``mine`` becomes an ``AssertionError`` that
+    names ``what``.
+    """
+    mine.train(train)
+    ref.train(train)
+    torch.manual_seed(seed)
+    want = ref(x)
+    torch.manual_seed(seed)
+    try:
+        got = mine(x)
+    except RuntimeError as err:
+        raise AssertionError(f"{what} failed: {err}. {hint}".strip()) from None
+    check_shape(got, tuple(want.shape), what, hint=hint)
+    check_close(got, want, f"{what} in {'training' if train else 'eval'} mode", hint=hint)

@@ -116,3 +116,22 @@ def test_check_not_reference_without_source():
     check_not_reference(namespace["f"], "f")
     with pytest.raises(AssertionError, match="uses course_utils"):
         check_not_reference(namespace["g"], "g")
+
+
+def test_check_same_function_and_randomise_weights():
+    from course_utils.grading import check_same_function, randomise_weights
+    from course_utils.models import define_G
+
+    ref = randomise_weights(define_G("unet_32", ngf=4), seed=1)
+    assert all(float(m.running_var.min()) >= 0.5 for m in ref.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    mine = copy_weights(ref, define_G("unet_32", ngf=4))
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    for train in (False, True):  # dropout masks are drawn from the same seed
+        check_same_function(mine, ref, x, "netG", train=train)
+    no_dropout = copy_weights(ref, define_G("unet_32", ngf=4, dropout=0.0))
+    check_same_function(no_dropout, ref, x, "netG", train=False)
+    with pytest.raises(AssertionError, match="netG without dropout in training mode: does not match.*dropout"):
+        check_same_function(no_dropout, ref, x, "netG without dropout", train=True, hint="dropout?")
+    with pytest.raises(AssertionError, match="failed: .*channels"):
+        check_same_function(define_G("unet_32", ngf=4, in_channels=1), ref, x, "netG", train=False,
+                            hint="channels?")

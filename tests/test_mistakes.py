@@ -15,6 +15,11 @@ errors allowed (as ``nbgrader autograde`` does), and asserts that the test
 cells listed in ``fails`` raise and that every other test cell passes. A
 sanity test checks that the unmodified solution passes every test cell.
 
+A catalogue may also define ``HARMLESS``: changes written the same way but
+without ``fails``, which a correct answer may contain (a comment that names
+``course_utils``, another but equivalent formulation). Every test cell must
+still pass with them: a grader that fails them is too strict.
+
 Speed: one IPython kernel per pytest worker is reused for all notebooks
 (``%reset -f`` between runs, so torch is imported once), figures are not
 rendered (``MPLBACKEND=Agg``), and only the code cells up to the last test
@@ -57,6 +62,11 @@ CASES = [
     pytest.param(name, m, id=f"{name}::{m['id']}")
     for name, cat in CATALOGUES.items()
     for m in cat.MISTAKES
+]
+HARMLESS_CASES = [
+    pytest.param(name, m, id=f"{name}::{m['id']}")
+    for name, cat in CATALOGUES.items()
+    for m in getattr(cat, "HARMLESS", [])
 ]
 SOLUTION_NOTEBOOKS = sorted((REPO / "solutions").glob("*/*.ipynb"))
 
@@ -185,6 +195,11 @@ def test_catalogue_is_well_formed(name):
         unknown = set(m["fails"]) - tests
         assert not unknown, f"{m['id']}: {sorted(unknown)} are not test cells of {cat.NOTEBOOK}"
         mutate(nb, m)  # the text occurs exactly once in that solution cell
+    harmless = getattr(cat, "HARMLESS", [])
+    assert len({m["id"] for m in harmless} | set(ids)) == len(ids) + len(harmless), f"duplicate ids in {name}"
+    for m in harmless:
+        assert set(m) == {"id", "cell", "find", "replace"}, f"{m['id']}: keys {sorted(m)} (no 'fails')"
+        mutate(nb, m)
 
 
 def test_course_has_at_least_15_mistakes():
@@ -218,3 +233,11 @@ def test_mistake_costs_exactly_the_listed_points(name, mistake, runner):
         f"{mistake['id']}: these test cells also fail (list them in fails, or make the tests "
         f"independent): {extra}"
     )
+
+
+@pytest.mark.parametrize(("name", "change"), HARMLESS_CASES)
+def test_harmless_change_keeps_full_marks(name, change, runner):
+    path = REPO / CATALOGUES[name].NOTEBOOK
+    results = runner.run_tests(mutate(nbformat.read(path, as_version=4), change), path.parent)
+    failed = {k: v[1][:300] for k, v in results.items() if not v[0]}
+    assert not failed, f"{change['id']} is a correct answer but loses points: {failed}"

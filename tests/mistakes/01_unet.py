@@ -4,6 +4,11 @@ Format: see tests/test_mistakes.py. ``find`` must occur exactly once in the name
 cell of the solution notebook; ``fails`` lists EXACTLY the test cells that lose points.
 Note that the visible part of ``test_unet`` runs the student's own blocks, so a block mistake
 that changes shapes also costs ``test_unet``; its hidden part grades ``forward`` alone.
+``UnetSkipBlock`` (the Pix2Pix generator's level) is graded twice: ``test_skip_block`` on a
+3-level stack, ``test_pix2pix_generator`` on whole generators (``unet_256`` and others) built by
+the given ``Pix2PixGenerator``, so a block mistake costs both.
+
+``HARMLESS`` lists changes that must keep full marks (a test that fails them is too strict).
 """
 
 NOTEBOOK = "solutions/01_unet/01_unet.ipynb"
@@ -56,4 +61,36 @@ MISTAKES = [
     dict(id="sigmoid-on-the-logits", cell="unet",
          find="return self.downfeature(x)", replace="return torch.sigmoid(self.downfeature(x))",
          fails=["test_unet"]),
+    # --- the Pix2Pix generator's skip block ------------------------------------------------------
+    dict(id="bias-where-no-norm-follows", cell="skip_block",
+         find="kernel_size=4, stride=2, padding=1, bias=False)]",
+         replace="kernel_size=4, stride=2, padding=1, bias=outermost or innermost)]",
+         fails=["test_skip_block", "test_pix2pix_generator"]),
+    dict(id="batchnorm-on-the-first-layer", cell="skip_block",
+         find="if not (outermost or innermost):", replace="if not innermost:",
+         fails=["test_skip_block", "test_pix2pix_generator"]),
+    dict(id="skip-concatenated-last", cell="skip_block",
+         find="return torch.cat([x, y], dim=1)", replace="return torch.cat([y, x], dim=1)",
+         fails=["test_skip_block", "test_pix2pix_generator"]),
+    dict(id="no-dropout", cell="skip_block",
+         find="up.append(nn.Dropout(dropout))", replace="pass",
+         fails=["test_skip_block", "test_pix2pix_generator"]),
+    dict(id="relu-in-the-encoder", cell="skip_block",
+         find="down.append(nn.LeakyReLU(0.2))", replace="down.append(nn.ReLU())",
+         fails=["test_skip_block", "test_pix2pix_generator"]),
+    dict(id="no-tanh", cell="skip_block",
+         find="nn.Tanh()]", replace="]",
+         fails=["test_skip_block", "test_pix2pix_generator"]),
+    dict(id="up-conv-ignores-the-skip-channels", cell="skip_block",
+         find="up_in = inner_channels if innermost else 2 * inner_channels", replace="up_in = inner_channels",
+         fails=["test_skip_block", "test_pix2pix_generator"]),
+]
+
+HARMLESS = [
+    dict(id="comment-names-course-utils", cell="crop",
+         find="    h, w = new_shape[-2], new_shape[-1]",
+         replace="    # same offsets as course_utils.models.unet.crop, written by hand\n    h, w = new_shape[-2], new_shape[-1]"),
+    dict(id="docstring-names-course-utils", cell="skip_block",
+         find='        """down, submodule, up; then torch.cat([x, y], dim=1), except in the outermost block."""',
+         replace='        """Like course_utils.models.generator.UnetBlock.forward: down, submodule, up, skip."""'),
 ]
