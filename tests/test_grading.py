@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from course_utils.grading import check_close, check_no_reference_calls, check_not_reference, copy_weights
+from course_utils.grading import (
+    check_close,
+    check_no_reference_calls,
+    check_not_reference,
+    copy_weights,
+)
 from course_utils.losses import generator_loss as renamed_reference
 from course_utils.models import PatchGANDiscriminator, define_D
 
