@@ -123,6 +123,15 @@ def secret_lines(nb, region: str) -> list[str]:
     return [ln for ln in inside if len(ln) >= 16 and ln not in outside]
 
 
+@functools.cache
+def release_script():
+    """scripts/generate_release.py as a module (it holds the repository-URL setting's reader)."""
+    spec = importlib.util.spec_from_file_location("generate_release", REPO / "scripts" / "generate_release.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 # --- the generated release -------------------------------------------------------------------
 
 @functools.cache
@@ -199,9 +208,9 @@ def test_opens_with_objectives_and_time_estimate(path):
     assert re.search(r"(?m)^\s*[-*] ", text), f"{_rel(path)}: the objectives are a bullet list"
     assert re.search(r"(?i)time[^\n]*?\d+\s*(min|minutes|h\b|hours?)", text), \
         f"{_rel(path)}: no time estimate (e.g. 'Time: about 45 minutes')"
-    badge = (f"colab.research.google.com/github/pix2pix-course/pix2pix-course/blob/main/notebooks/"
-             f"{path.parent.name}/{path.name}")
-    assert badge in text, f"{_rel(path)}: the Open in Colab badge must link to {badge}"
+    badge = release_script().BADGE.format(**release_script().repository_settings()) + \
+        f"{path.parent.name}/{path.name}"
+    assert badge in text, f"{_rel(path)}: the Open in Colab badge must link to {badge} (course.toml; `make release`)"
 
 
 # --- nbgrader validate -----------------------------------------------------------------------
@@ -465,3 +474,42 @@ def test_copying_a_notebook_keeps_it_equal():
     assert comparable(nb) == comparable(other)
     other.cells[-1].source += " "
     assert comparable(nb) != comparable(other)
+
+
+# --- one place for the repository URL --------------------------------------------------------
+
+def test_repository_url_agrees_everywhere():
+    """course.toml names the repository; every badge, Colab clone and the README's clone use it."""
+    rel = release_script()
+    settings = rel.repository_settings()
+    badge, clone = rel.BADGE.format(**settings), rel.CLONE.format(**settings)
+    for path in ALL_NOTEBOOKS:
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        assert set(rel.BADGE_RE.findall(text)) == {badge}, f"{_rel(path)}: badge not from course.toml: run `make release`"
+        assert set(rel.CLONE_RE.findall(text)) == {clone}, f"{_rel(path)}: clone not from course.toml: run `make release`"
+        others = set(re.findall(r"github\.com/[\w.-]+/[\w.-]+", text)) - {f"github.com/{settings['owner']}/{settings['name']}"}
+        assert not others, f"{_rel(path)} names another repository: {sorted(others)}"
+    readme = (REPO / "README.md").read_text()
+    clones = rel.README_CLONE_RE.findall(readme)
+    assert clones and set(clones) == {f"git clone --branch {settings['branch']} {settings['repository']}"}, clones
+    assert "course.toml" in readme, "the README must say how to point the course at a fork (course.toml)"
+
+
+def test_a_fork_changes_one_setting(tmp_path):
+    """Pointing course.toml at a fork rewrites every badge and clone command, and nothing else."""
+    rel = release_script()
+    (tmp_path / "course.toml").write_text('# a fork\nrepository = "https://github.com/someone/my-gan-course"\nbranch = "term2"\n')
+    fork = rel.repository_settings(tmp_path / "course.toml")
+    assert (fork["owner"], fork["name"], fork["branch"]) == ("someone", "my-gan-course", "term2")
+    for path in SOLUTIONS.glob("*/*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            new = rel.write_repository(cell.source, fork)
+            assert "pix2pix-course/pix2pix-course" not in new
+            assert rel.write_repository(new, fork) == new  # idempotent
+            if "colab-badge" in cell.source:
+                assert "colab.research.google.com/github/someone/my-gan-course/blob/term2/notebooks/" in new
+            if "git clone" in cell.source:
+                assert "git clone --depth 1 --branch term2 https://github.com/someone/my-gan-course pix2pix-course" in new
+    (tmp_path / "bad.toml").write_text('repository = "https://gitlab.com/a/b"\n')
+    with pytest.raises(SystemExit, match="must look like https://github.com/OWNER/NAME"):
+        rel.repository_settings(tmp_path / "bad.toml")

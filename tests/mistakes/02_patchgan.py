@@ -2,6 +2,7 @@
 
 Format: see tests/test_mistakes.py. ``find`` must occur exactly once in the named solution cell
 of the solution notebook; ``fails`` lists EXACTLY the test cells that lose points.
+``HARMLESS`` lists correct variants that must keep full marks.
 """
 
 NOTEBOOK = "solutions/02_patchgan/02_patchgan.ipynb"
@@ -58,4 +59,20 @@ MISTAKES = [
          find="F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real))",
          replace='F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real), reduction="sum")',
          fails=["test_discriminator_loss"]),
+    dict(id="real-and-fake-in-one-batch", cell="discriminator_loss",
+         find="    pred_real = netD(real_A, real_B)\n    pred_fake = netD(real_A, fake_B.detach())\n",
+         replace="    pred = netD(torch.cat([real_A, real_A]), torch.cat([real_B, fake_B.detach()]))\n"
+                 "    pred_real, pred_fake = pred[: len(real_A)], pred[len(real_A) :]\n",
+         fails=["test_discriminator_loss"]),
+]
+
+HARMLESS = [
+    dict(id="docstring-names-course-utils", cell="receptive_field",
+         find="    strides = [2] * n_layers + [1, 1]",
+         replace="    # course_utils.models.receptive_field has the same rule; this is my own version\n"
+                 "    strides = [2] * n_layers + [1, 1]"),
+    dict(id="comment-names-course-utils-in-a-class", cell="patchgan",
+         find="        return self.model(torch.cat([real_A, B], dim=1))",
+         replace="        # the same layout as course_utils.models.PatchGANDiscriminator\n"
+                 "        return self.model(torch.cat([real_A, B], dim=1))"),
 ]

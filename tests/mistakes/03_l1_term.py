@@ -5,6 +5,8 @@ Format: see tests/test_mistakes.py. ``find`` must occur exactly once in the name
 of the solution notebook; ``fails`` lists EXACTLY the test cells that lose points.
 ``test_train_step`` grades the step with the reference ``generator_loss`` swapped in, so a
 mistake in ``generator_loss`` costs only ``test_generator_loss``.
+
+``HARMLESS`` lists correct variants that must keep full marks.
 """
 
 NOTEBOOK = "solutions/03_l1_term/03_l1_term.ipynb"
@@ -55,4 +57,28 @@ MISTAKES = [
          find="generator_loss(netD, real_A, real_B, fake_B, lambda_L1)",
          replace="generator_loss(netD, real_A, real_B, fake_B)",
          fails=["test_train_step"]),
+    dict(id="netD-left-frozen", cell="train_step",
+         find="    optG.zero_grad()\n    loss_G, loss_G_GAN",
+         replace="    for p in netD.parameters():  # freeze netD for the G step...\n        p.requires_grad_(False)\n"
+                 "    optG.zero_grad()\n    loss_G, loss_G_GAN",  # ...and never switch it back on
+         fails=["test_train_step"]),
+    dict(id="real-and-fake-in-one-batch", cell="train_step",
+         find="    pred_real = netD(real_A, real_B)\n    pred_fake = netD(real_A, fake_B.detach())\n",
+         replace="    pred = netD(torch.cat([real_A, real_A]), torch.cat([real_B, fake_B.detach()]))\n"
+                 "    pred_real, pred_fake = pred[: len(real_A)], pred[len(real_A) :]\n",
+         fails=["test_train_step"]),
+]
+
+HARMLESS = [
+    dict(id="comment-names-course-utils", cell="train_step",
+         find="    # (1) netD: real pairs -> 1, fake pairs -> 0, halved; fake_B detached",
+         replace="    # (1) netD, like course_utils.train.train_step: real -> 1, fake -> 0, halved; fake_B detached"),
+    dict(id="netD-frozen-and-unfrozen", cell="train_step",
+         find="    optG.zero_grad()\n    loss_G, loss_G_GAN, loss_G_L1 = generator_loss(netD, real_A, real_B, fake_B, lambda_L1)\n"
+              "    loss_G.backward()\n    optG.step()\n",
+         replace="    for p in netD.parameters():  # no gradients for netD during the G step (the reference does this)\n"
+                 "        p.requires_grad_(False)\n"
+                 "    optG.zero_grad()\n    loss_G, loss_G_GAN, loss_G_L1 = generator_loss(netD, real_A, real_B, fake_B, lambda_L1)\n"
+                 "    loss_G.backward()\n    optG.step()\n"
+                 "    for p in netD.parameters():\n        p.requires_grad_(True)\n"),
 ]
