@@ -10,6 +10,8 @@ reference loop from the same initial weights and batches (and names the matching
 it recognises one). The two test cells of ``evaluate_split`` split it into the numbers (vs
 ``course_utils.evaluate.evaluate`` on shared weights) and the modes (eval mode, no gradients,
 mode restored).
+
+``HARMLESS`` lists correct variants that must keep full marks.
 """
 
 NOTEBOOK = "solutions/04_pix2pix_maps/04_pix2pix_maps.ipynb"
@@ -55,6 +57,17 @@ MISTAKES = [
     dict(id="lambda-not-passed-to-train-step", cell="train_pix2pix",
          find="lambda_L1=lambda_L1,", replace="",
          fails=["test_train_pix2pix_reference"]),
+    dict(id="replays-the-first-epoch", cell="train_pix2pix",
+         find="    batches = iter(train_loader)\n    start = time.time()",
+         replace="    import itertools\n    batches = itertools.cycle(train_loader)  # never runs out...\n    start = time.time()",
+         fails=["test_train_pix2pix_loop"]),
+    dict(id="batches-not-moved-to-device", cell="train_pix2pix",
+         find='real_A = batch["real_A"].to(device)\n        real_B = batch["real_B"].to(device)',
+         replace='real_A = batch["real_A"]\n        real_B = batch["real_B"]',
+         fails=["test_train_pix2pix_loop"]),
+    dict(id="netD-scheduler-never-stepped", cell="train_pix2pix",
+         find="        schedG.step()\n        schedD.step()\n", replace="        schedG.step()\n",
+         fails=["test_train_pix2pix_reference"]),
     # --- evaluate_split ------------------------------------------------------------------------
     dict(id="generator-not-in-eval-mode", cell="evaluate_split",
          find="netG.eval()", replace="pass",
@@ -74,4 +87,16 @@ MISTAKES = [
     dict(id="compares-with-the-input", cell="evaluate_split",
          find='to_uint8(batch["real_B"])', replace='to_uint8(batch["real_A"])',
          fails=["test_evaluate_split"]),
+]
+
+HARMLESS = [
+    dict(id="for-loop-over-epochs", cell="train_pix2pix",
+         find="        try:\n            batch = next(batches)\n        except StopIteration:  # end of an epoch: start the next one\n"
+              "            batches = iter(train_loader)\n            batch = next(batches)\n",
+         replace="        batch = next(batches, None)\n        if batch is None:  # end of an epoch\n"
+                 "            batches = iter(train_loader)\n            batch = next(batches)\n"),
+    dict(id="moves-the-batch-with-a-dict-comprehension", cell="train_pix2pix",
+         find='real_A = batch["real_A"].to(device)\n        real_B = batch["real_B"].to(device)',
+         replace='batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}\n'
+                 '        real_A, real_B = batch["real_A"], batch["real_B"]'),
 ]
