@@ -370,7 +370,10 @@ def adversarial_submission(assignment: str, release_path: Path):
             cell.source = cell.source.replace(mistake["find"], mistake["replace"])
         if m.get("grade_id") == edited:
             cell.source = "pass  # the student made the failing test pass"
-    tests = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade")]
+    # The deleted test must come before the last solution cell: the cells after the hang below
+    # (e.g. notebook 1's generator built from the student's skip block) never get to run.
+    last_sol = max(i for i, c in enumerate(nb.cells) if meta(c).get("solution"))
+    tests = [meta(c)["grade_id"] for i, c in enumerate(nb.cells) if meta(c).get("grade") and i < last_sol]
     deleted = [t for t in tests if t != edited][-1]
     nb.cells = [c for c in nb.cells if meta(c).get("grade_id") != deleted]
     last_solution = [c for c in nb.cells if meta(c).get("solution")][-1]
