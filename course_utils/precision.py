@@ -19,7 +19,6 @@ Precision Training*, ICLR 2018). Whether it pays depends on the hardware:
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -89,11 +88,6 @@ class Precision:
             return None
         device_type, dtype = self.device_type, self.dtype
         return lambda: torch.autocast(device_type, dtype=dtype)
-
-    def context(self):
-        """One autocast context (a no-op context for float32), e.g. for inference."""
-        factory = self.autocast
-        return factory() if factory is not None else contextlib.nullcontext()
 
     @property
     def needs_scaler(self) -> bool:
