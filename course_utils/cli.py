@@ -1,5 +1,8 @@
 """The ``pix2pix`` command line: ``data fetch``, ``train``, ``eval`` and ``translate``.
 
+``train --model pix2pix|pix2pixhd`` picks the model; ``eval`` and
+``translate`` rebuild whichever model a checkpoint holds.
+
 Every error caused by bad input (a missing folder, a corrupt image, a
 checkpoint from elsewhere) is printed as one line, ``pix2pix: error: ...``,
 with exit code 2 and no traceback.
@@ -17,6 +20,7 @@ from course_utils.errors import CourseError
 
 DATASET_NAMES = ("maps", "facades", "isbi2012")
 PAIRED_DATASETS = ("maps", "facades")
+MODEL_NAMES = ("pix2pix", "pix2pixhd")
 
 
 def _cmd_fetch(args) -> int:
@@ -62,6 +66,7 @@ def _cmd_train(args) -> int:
 
     cfg = config_from_preset(
         args.preset,
+        model=args.model,
         dataset=None if args.data else args.dataset,
         data=args.data,
         direction=args.direction,
@@ -74,6 +79,7 @@ def _cmd_train(args) -> int:
         lr=args.lr,
         lambda_L1=args.lambda_l1,
         gan_weight=args.gan_weight,
+        lambda_FM=args.lambda_fm,
         **execution_overrides(args),
     )
     if args.data is None and args.dataset is None:
@@ -144,13 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--quiet", action="store_true", help="no progress bars")
     fetch.set_defaults(func=_cmd_fetch)
 
-    tr = sub.add_parser("train", help="train Pix2Pix")
+    tr = sub.add_parser("train", help="train Pix2Pix or Pix2PixHD (--model)")
     src = tr.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=PAIRED_DATASETS, help="a fetched data set")
     src.add_argument("--data", help="your own folder with train/ (and optionally val/) holding A|B images")
     tr.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
                     help="AtoB (default; maps: aerial -> map) or BtoA")
-    tr.add_argument("--preset", default="cpu-quick", choices=("smoke", "cpu-quick", "cpu", "paper"))
+    tr.add_argument("--model", default="pix2pix", choices=MODEL_NAMES,
+                    help="pix2pix (Isola et al. 2017, default) or pix2pixhd (Wang et al. 2018); "
+                         "eval and translate read it from the checkpoint")
+    tr.add_argument("--preset", default="cpu-quick", choices=("smoke", "cpu-quick", "cpu", "paper"),
+                    help="cpu-quick (default), smoke, paper; cpu for pix2pix only")
     tr.add_argument("--out", required=True, help="run folder (checkpoints, samples, losses)")
     tr.add_argument("--max-steps", type=int, default=None, help="stop after N steps (replaces --epochs)")
     tr.add_argument("--epochs", type=int, default=None)
@@ -164,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=None)
     tr.add_argument("--lambda-l1", type=float, default=None, help="weight of the L1 term (paper: 100)")
     tr.add_argument("--gan-weight", type=float, default=None, help="weight of the cGAN term; 0 = L1 alone")
+    tr.add_argument("--lambda-fm", type=float, default=None,
+                    help="pix2pixhd: weight of the feature-matching loss (paper: 10)")
     add_execution_options(tr)
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)

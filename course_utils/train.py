@@ -1,4 +1,9 @@
-"""Pix2Pix training: the training step, presets, and a resumable training loop.
+"""Training: the Pix2Pix step and presets, and the one resumable training loop of every model.
+
+The loop (:func:`train`) is model-agnostic: a model supplies a
+:class:`~course_utils.training.ModelRecipe` (networks, one training step,
+sample generation, presets; see :mod:`course_utils.training`), chosen by
+``TrainConfig.model`` (``pix2pix train --model pix2pix|pix2pixhd``).
 
 Source: Isola et al., CVPR 2017, section 3.3 (optimisation) and appendix 6.2
 (training details). One step alternates one gradient step on ``netD`` and one
@@ -8,7 +13,8 @@ at batch size 1 with random jitter (resize to 286, crop 256) and mirroring.
 The loop writes everything to a run folder::
 
     RUN_DIR/config.json          the whole TrainConfig
-    RUN_DIR/losses.jsonl         one line per step: step, epoch, lr, G_GAN, G_L1, D_real, D_fake
+    RUN_DIR/losses.jsonl         one line per step: step, epoch, lr and the model's losses
+                                 (Pix2Pix: G_GAN, G_L1, D_real, D_fake)
     RUN_DIR/losses.png           the loss curves
     RUN_DIR/samples/epoch_NNN.png   input | generated | target on fixed val images
     RUN_DIR/checkpoints/latest.pt   atomic; every save_every steps and every epoch end
@@ -66,8 +72,19 @@ class TrainConfig:
     format and ``fused_adam`` (one fused kernel per Adam step). All four off
     (``pix2pix train --plain``) is the plain step: float32, NCHW, eager, the
     for-loop Adam of a straightforward PyTorch pix2pix.
+
+    ``model`` names the recipe (:mod:`course_utils.training`): ``pix2pix``
+    or ``pix2pixhd``. The Pix2PixHD fields (Wang et al. 2018; ignored by
+    Pix2Pix): ``ngf`` is then G1's width and ``ngf_local`` G2's (64 and 32 in
+    the paper), ``n_downsample_global``/``n_blocks_global``/``n_blocks_local``
+    the depths (4, 9, 3), ``num_D`` the discriminator scales (3),
+    ``lambda_FM``/``lambda_VGG`` the loss weights (10, 10; VGG only when its
+    pretrained weights are cached), ``global_fraction`` the share of the run
+    (steps or time) spent training G1 alone at half resolution and
+    ``freeze_global_fraction`` the share after it that trains G2 with G1 frozen.
     """
 
+    model: str = "pix2pix"
     dataset: str | None = "maps"
     data: str | None = None
     direction: str = "AtoB"
@@ -103,6 +120,16 @@ class TrainConfig:
     n_samples: int = 4
     cache: bool = True
     preset: str | None = None
+    # Pix2PixHD (course_utils.training.pix2pixhd)
+    ngf_local: int = 32
+    n_downsample_global: int = 4
+    n_blocks_global: int = 9
+    n_blocks_local: int = 3
+    num_D: int = 3
+    lambda_FM: float = 10.0
+    lambda_VGG: float = 10.0
+    global_fraction: float = 0.5
+    freeze_global_fraction: float = 0.1
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -144,19 +171,34 @@ PRESETS: dict[str, dict] = {
 }
 
 
+class PresetError(CourseError, ValueError):
+    """An unknown preset or training option."""
+
+
 def config_from_preset(preset: str = "paper", **overrides) -> TrainConfig:
     """A :class:`TrainConfig` from a preset name, with ``overrides`` applied (``None`` values ignored).
 
+    The preset is looked up in the presets of ``overrides["model"]`` (default
+    ``"pix2pix"``: :data:`PRESETS`; ``"pix2pixhd"``:
+    :data:`course_utils.training.pix2pixhd.PRESETS`).
+
     Raises:
-        ValueError: for an unknown preset or an unknown override name.
+        PresetError (a ValueError and a CourseError): for an unknown model, preset or override name.
     """
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    cfg = TrainConfig(preset=preset, **PRESETS[preset])
+    from course_utils.training import recipe_class
+
+    model = overrides.get("model") or "pix2pix"
+    try:
+        presets = recipe_class(model).get_presets()
+    except CourseError as exc:
+        raise PresetError(str(exc)) from None
+    if preset not in presets:
+        raise PresetError(f"unknown preset {preset!r} for --model {model}; choose one of {', '.join(presets)}")
+    cfg = TrainConfig(preset=preset, model=model, **presets[preset])
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     for key, value in overrides.items():
         if key not in names:
-            raise ValueError(f"unknown training option {key!r}")
+            raise PresetError(f"unknown training option {key!r}")
         if value is not None:
             setattr(cfg, key, value)
     return cfg
@@ -175,18 +217,27 @@ def build_networks(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
 def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> tuple[nn.Module, TrainConfig]:
     """Rebuild ``netG`` from a checkpoint (a path or a loaded dict), on ``device``, in eval mode.
 
+    The model (``pix2pix``, ``pix2pixhd``) is read from the checkpoint's config.
+
     Raises:
         CheckpointError: if the file is not a course checkpoint or its weights
             do not fit the architecture its config names.
     """
+    from course_utils.training import get_recipe
+
     if not isinstance(ckpt, dict):
         ckpt = load_checkpoint(ckpt)
-    cfg = TrainConfig.from_dict(ckpt["config"])
-    netG = define_G(cfg.netG, cfg.in_channels, cfg.out_channels, cfg.ngf, cfg.norm, cfg.dropout)
+    cfg = TrainConfig.from_dict(ckpt["config"])  # checkpoints from before the seam have no "model": pix2pix
+    try:
+        netG = get_recipe(cfg).build_generator(cfg)
+    except CourseError as exc:
+        raise CheckpointError(f"checkpoint config cannot be built: {exc}") from None
     try:
         netG.load_state_dict(ckpt["netG"])
     except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint weights do not match its config ({cfg.netG}, ngf={cfg.ngf}): {exc}") from None
+        raise CheckpointError(
+            f"checkpoint weights do not match its config (model {cfg.model}, {cfg.netG}, ngf={cfg.ngf}): {exc}"
+        ) from None
     return netG.to(device).eval(), cfg
 
 
@@ -386,15 +437,18 @@ def eval_dataset(folder, cfg: TrainConfig, max_items=None, cache=True, progress=
 # --------------------------------------------------------------------------- plots
 
 
-def save_sample_grid(netG: nn.Module, batch: dict, path, device) -> Path:
-    """Write a grid with one row per image: input | generated | target (values mapped from [-1, 1])."""
+def save_sample_grid(netG: nn.Module, batch: dict, path, device, generate=None) -> Path:
+    """Write a grid with one row per image: input | generated | target (values mapped from [-1, 1]).
+
+    ``generate(netG, real_A)``, when given, makes ``fake_B`` (default ``netG(real_A)``).
+    """
     from torchvision.utils import save_image
 
     was_training = netG.training
     netG.eval()
     with torch.no_grad():
         real_A = batch["real_A"].to(device)
-        fake_B = netG(real_A).float().cpu()
+        fake_B = (generate(netG, real_A) if generate else netG(real_A)).float().cpu()
     netG.train(was_training)
     rows = torch.stack([batch["real_A"], fake_B, batch["real_B"]], dim=1).flatten(0, 1)
     path = Path(path)
@@ -403,8 +457,15 @@ def save_sample_grid(netG: nn.Module, batch: dict, path, device) -> Path:
     return path
 
 
-def plot_losses(log_path, out_path) -> Path | None:
-    """Plot the loss curves of ``losses.jsonl`` (moving averages) to ``out_path``."""
+PIX2PIX_PLOT = (("adversarial losses (BCE)", ("G_GAN", "D_real", "D_fake")),
+                 ("G_L1 (mean |fake_B - real_B|, [-1, 1] units)", ("G_L1",)))
+
+
+def plot_losses(log_path, out_path, groups=PIX2PIX_PLOT) -> Path | None:
+    """Plot the loss curves of ``losses.jsonl`` (moving averages) to ``out_path``.
+
+    ``groups``: one panel per ``(title, keys)`` entry (default: Pix2Pix's two panels).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -422,12 +483,13 @@ def plot_losses(log_path, out_path) -> Path | None:
         c = np.cumsum(np.insert(v, 0, 0.0))
         return steps[window - 1 :], (c[window:] - c[:-window]) / window
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for key in ("G_GAN", "D_real", "D_fake"):
-        axes[0].plot(*smooth(key), label=key)
-    axes[0].set_title("adversarial losses (BCE)")
-    axes[1].plot(*smooth("G_L1"), color="C3", label="G_L1")
-    axes[1].set_title("G_L1 (mean |fake_B - real_B|, [-1, 1] units)")
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 3.8), squeeze=False)
+    axes = axes[0]
+    for ax, (title, keys) in zip(axes, groups):
+        for key in keys:
+            kw = {"color": "C3"} if keys == ("G_L1",) else {}
+            ax.plot(*smooth(key), label=key, **kw)
+        ax.set_title(title)
     for ax in axes:
         ax.set_xlabel("step")
         ax.legend()
@@ -449,7 +511,10 @@ def train(
     device=None,
     progress: bool = True,
 ) -> dict:
-    """Train Pix2Pix as ``cfg`` says, writing the run folder ``out_dir``.
+    """Train the model ``cfg.model`` (Pix2Pix by default) as ``cfg`` says, writing the run folder ``out_dir``.
+
+    This is the one training loop of the course; the model's networks, step
+    and sample generation come from its recipe (:mod:`course_utils.training`).
 
     Stops after ``cfg.max_steps`` steps if set, else after ``cfg.epochs``
     epochs, and early when ``cfg.time_budget`` minutes (summed over resumed
@@ -471,7 +536,9 @@ def train(
             ``resume`` is false, or the checkpoint does not match ``cfg``.
     """
     from course_utils.datasets import PairedImageDataset
+    from course_utils.training import get_recipe
 
+    recipe = get_recipe(cfg)
     rank, world = _dist_info()
     distributed = world > 1
     if device is None:
@@ -486,7 +553,8 @@ def train(
     exe = choose_execution(device, amp=cfg.amp, compile=cfg.compile, channels_last=cfg.channels_last,
                            fused_adam=cfg.fused_adam, distributed=distributed)
     if is_main:
-        print(f"pix2pix train: {exe.describe()}", flush=True)
+        print(f"pix2pix train: {exe.describe()}" + ("" if cfg.model == "pix2pix" else f" (model {cfg.model})"),
+              flush=True)
 
     out_dir = Path(out_dir)
     ckpt_path = out_dir / "checkpoints" / "latest.pt"
@@ -500,8 +568,8 @@ def train(
             )
         ckpt = load_checkpoint(ckpt_path)
         old = TrainConfig.from_dict(ckpt["config"])
-        diff = [f"{k}: checkpoint {getattr(old, k)!r} vs now {getattr(cfg, k)!r}" for k in MODEL_FIELDS
-                if getattr(old, k) != getattr(cfg, k)]
+        diff = [f"{k}: checkpoint {getattr(old, k)!r} vs now {getattr(cfg, k)!r}"
+                for k in ("model", *recipe.model_fields) if getattr(old, k) != getattr(cfg, k)]
         if diff:
             raise CheckpointError(f"cannot resume {ckpt_path} with different networks/data: " + "; ".join(diff))
 
@@ -527,7 +595,8 @@ def train(
 
     # --- networks and optimisers
     seed_everything(cfg.seed)
-    netG, netD = build_networks(cfg)
+    netG, netD = recipe.build_networks(cfg)
+    recipe.setup(device, is_main)
     memory_format = exe.memory_format
     netG_t, netD_t = exe.prepare(netG, netD)  # compiled wrappers when exe.compile; they share the weights
     optG, optD = make_optimizers(netG, netD, cfg.lr, cfg.beta1, fused=exe.fused_adam)
@@ -564,6 +633,8 @@ def train(
 
     if distributed:  # choose_execution never compiles under DDP, so netG_t is netG here
         ddp_kw = {"device_ids": [device.index]} if device.type == "cuda" else {}
+        if recipe.ddp_find_unused_parameters:
+            ddp_kw["find_unused_parameters"] = True
         netG_t, netD_t = DDP(netG, **ddp_kw), DDP(netD, **ddp_kw)
     netG_t.train()
     netD_t.train()
@@ -590,6 +661,14 @@ def train(
             ckpt_path,
         )
 
+    def run_progress() -> float:
+        """How far along the run is, in [0, 1]: steps or time budget, whichever is further (as the lr)."""
+        return min(1.0, max(step / max(1, total_steps), time_progress() if time_progress else 0.0))
+
+    def sample_fn():
+        progress_now = run_progress()
+        return lambda net, real_A: recipe.generate(net, real_A, progress_now)
+
     t0 = time.time()
     start_step = step
     bar = tqdm(total=total_steps, initial=step, desc="train", disable=not (progress and is_main),
@@ -608,9 +687,9 @@ def train(
                 real_B = batch["real_B"].to(device, memory_format=memory_format, non_blocking=True)
                 t_step = time.time()
                 try:
-                    losses = train_step(
-                        netG_t, netD_t, optG, optD, real_A, real_B, lambda_L1=cfg.lambda_L1,
-                        gan_weight=cfg.gan_weight, autocast=autocast, scalers=scalers,
+                    losses = recipe.train_step(
+                        netG_t, netD_t, optG, optD, real_A, real_B, progress=run_progress(),
+                        autocast=autocast, scalers=scalers,
                     )
                 except Exception as exc:
                     if exe.compile and step == start_step:  # compilation happens in the first step
@@ -624,7 +703,7 @@ def train(
                 lr = optG.param_groups[0]["lr"]
                 clock["elapsed"] = elapsed_before + time.time() - t0
                 schedG.step()
-                if cfg.gan_weight > 0:  # L1 alone never steps optD
+                if recipe.uses_netD():  # e.g. Pix2Pix's L1 alone never steps optD
                     schedD.step()
                 step += 1
                 if log is not None:
@@ -649,15 +728,16 @@ def train(
                 if step % cfg.save_every:
                     save()
                 if is_main:
-                    save_sample_grid(netG, sample_batch, out_dir / "samples" / f"epoch_{step // steps_per_epoch:03d}.png", device)
+                    save_sample_grid(netG, sample_batch, out_dir / "samples" / f"epoch_{step // steps_per_epoch:03d}.png",
+                                     device, generate=sample_fn())
     finally:
         bar.close()
         if log is not None:
             log.close()
     seconds = time.time() - t0
     if is_main:
-        save_sample_grid(netG, sample_batch, out_dir / "samples" / "final.png", device)
-        plot_losses(log_path, out_dir / "losses.png")
+        save_sample_grid(netG, sample_batch, out_dir / "samples" / "final.png", device, generate=sample_fn())
+        plot_losses(log_path, out_dir / "losses.png", recipe.plot_groups)
     if distributed:
         dist.barrier()
     images = (step - start_step) * cfg.batch_size * world
