@@ -299,3 +299,18 @@ def test_old_pix2pix_checkpoints_still_load(pairs_root, tmp_path):
     del ckpt["config"]["model"]
     netG, cfg = generator_from_checkpoint(ckpt)
     assert cfg.model == "pix2pix" and netG(torch.zeros(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_through_all_stages(pairs_root, tmp_path):
+    run = tmp_path / "ddp"
+    res = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "course_utils.cli", "train", "--model", "pix2pixhd", "--data", str(pairs_root), "--preset", "smoke",
+         "--max-steps", "6", "--save-every", "3", "--out", str(run), "--quiet"],
+        capture_output=True, text=True, timeout=300, env=ENV,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    ckpt = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert ckpt["world_size"] == 2 and ckpt["step"] == 6
+    assert all(torch.isfinite(v).all() for v in ckpt["netG"].values())

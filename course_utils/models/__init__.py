@@ -6,6 +6,9 @@
   (Isola et al. 2017, appendix 6.1.1) and :func:`define_G`.
 - :mod:`course_utils.models.discriminator`: the conditional PatchGAN ``netD``
   (appendix 6.1.2), :func:`define_D` and :func:`receptive_field`.
+- :mod:`course_utils.models.pix2pixhd`: Pix2PixHD (Wang et al. 2018): the
+  global generator G1, the local enhancer G2, the multi-scale discriminator,
+  LSGAN, feature matching, the VGG loss and instance boundary maps.
 """
 
 from course_utils.models.discriminator import PatchGANDiscriminator, define_D, receptive_field
