@@ -86,6 +86,7 @@ def main(argv=None) -> int:
     p.add_argument("--preset", default="cpu-quick")
     p.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"))
     p.add_argument("--gan-weight", type=float, default=None, help="0 trains the L1 term alone")
+    p.add_argument("--lambda-l1", type=float, default=None, help="weight of the L1 term (cpu-quick: 200; paper: 100)")
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--epochs", type=int, default=DEMO_EPOCHS,
                    help=f"upper bound on the run's length (default {DEMO_EPOCHS}: the time budget ends it first)")
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
     add_execution_options(p)
     a = p.parse_args(argv)
     try:
-        rec = run_demo(a.out, a.preset, a.direction, gan_weight=a.gan_weight, max_steps=a.max_steps,
+        rec = run_demo(a.out, a.preset, a.direction, gan_weight=a.gan_weight, lambda_L1=a.lambda_l1, max_steps=a.max_steps,
                        epochs=a.epochs, time_budget=a.time_budget, seed=a.seed, **execution_overrides(a))
     except CourseError as exc:
         print(f"demo: error: {' '.join(str(exc).split())}", file=sys.stderr)
