@@ -225,7 +225,7 @@ def draw(layers: list[Layer], title: str, ax=None, input_shape: tuple | None = N
     ax.set_xlim(-0.7, len(points) - 0.3)
     # The title goes below the axes: the rotated layer labels above the top row reach past the axes,
     # where a title would collide with them.
-    ax.text(0.5, -0.03, title, transform=ax.transAxes, ha="center", va="top", fontsize=10)
+    ax.set_xlabel(title, fontsize=10)
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     return ax
