@@ -73,6 +73,7 @@ def _cmd_train(args) -> int:
         max_steps=args.max_steps,
         epochs=args.epochs,
         time_budget=args.time_budget,
+        time_budget_clock=args.time_budget_clock,
         save_every=args.save_every,
         seed=args.seed,
         batch_size=args.batch_size,
@@ -166,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, default=None)
     tr.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
                     help="stop (and checkpoint) after this many minutes of training")
+    tr.add_argument("--time-budget-clock", choices=("wall", "cpu"), default=None,
+                    help="wall (default): --time-budget counts wall-clock minutes; cpu: CPU minutes of the "
+                         "training process (all threads), for equal compute on a shared machine")
     tr.add_argument("--save-every", type=int, default=None, metavar="STEPS")
     tr.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoints/latest.pt")
     tr.add_argument("--seed", type=int, default=None)

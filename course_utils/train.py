@@ -82,6 +82,12 @@ class TrainConfig:
     pretrained weights are cached), ``global_fraction`` the share of the run
     (steps or time) spent training G1 alone at half resolution and
     ``freeze_global_fraction`` the share after it that trains G2 with G1 frozen.
+
+    ``time_budget`` is in minutes of ``time_budget_clock``: ``"wall"`` (the
+    default: wall-clock time) or ``"cpu"`` (the CPU time of the training
+    process, all its threads: two busy threads use two CPU minutes per
+    minute). The CPU clock gives two runs the same compute on a machine that
+    other jobs share; it does not advance while the process is paused.
     """
 
     model: str = "pix2pix"
@@ -110,6 +116,7 @@ class TrainConfig:
     decay_fraction: float = 0.5
     max_steps: int | None = None
     time_budget: float | None = None
+    time_budget_clock: str = "wall"
     save_every: int = 1000
     seed: int = 0
     amp: str = "auto"
@@ -600,7 +607,10 @@ def train(
     memory_format = exe.memory_format
     netG_t, netD_t = exe.prepare(netG, netD)  # compiled wrappers when exe.compile; they share the weights
     optG, optD = make_optimizers(netG, netD, cfg.lr, cfg.beta1, fused=exe.fused_adam)
-    clock = {"elapsed": 0.0}  # seconds of training so far, all sessions; updated every step
+    if cfg.time_budget_clock not in ("wall", "cpu"):
+        raise CourseError(f"time_budget_clock must be 'wall' or 'cpu', got {cfg.time_budget_clock!r}")
+    now = time.process_time if cfg.time_budget_clock == "cpu" else time.time
+    clock = {"elapsed": 0.0}  # seconds of training so far (on cfg.time_budget_clock), all sessions; every step
     time_progress = (lambda: clock["elapsed"] / (cfg.time_budget * 60)) if cfg.time_budget else None
     schedule = lr_lambda(total_steps, cfg.decay_fraction, time_progress)
     schedG = torch.optim.lr_scheduler.LambdaLR(optG, schedule)
@@ -655,7 +665,7 @@ def train(
                 "optG": optG.state_dict(), "optD": optD.state_dict(),
                 "schedG": schedG.state_dict(), "schedD": schedD.state_dict(),
                 "scalers": [s.state_dict() for s in scalers] if scalers else None,
-                "rng": states, "elapsed": elapsed_before + (time.time() - t0),
+                "rng": states, "elapsed": elapsed_before + (now() - t0_clock),
                 "world_size": world,
             },
             ckpt_path,
@@ -669,7 +679,7 @@ def train(
         progress_now = run_progress()
         return lambda net, real_A: recipe.generate(net, real_A, progress_now)
 
-    t0 = time.time()
+    t0, t0_clock = time.time(), now()
     start_step = step
     bar = tqdm(total=total_steps, initial=step, desc="train", disable=not (progress and is_main),
                dynamic_ncols=True)
@@ -701,7 +711,7 @@ def train(
                 if step == start_step:
                     first_step_seconds = time.time() - t_step
                 lr = optG.param_groups[0]["lr"]
-                clock["elapsed"] = elapsed_before + time.time() - t0
+                clock["elapsed"] = elapsed_before + now() - t0_clock
                 schedG.step()
                 if recipe.uses_netD():  # e.g. Pix2Pix's L1 alone never steps optD
                     schedD.step()
@@ -745,6 +755,7 @@ def train(
         "step": step, "epoch": step / steps_per_epoch, "seconds": seconds,
         "images_per_second": images / seconds if seconds > 0 else math.nan,
         "checkpoint": str(ckpt_path), "stopped_by_time_budget": stopped_by_time,
+        "budget_seconds": round(clock["elapsed"] - elapsed_before, 2),
         "first_step_seconds": None if first_step_seconds is None else round(first_step_seconds, 2),
         "execution": exe.describe(),
     }

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from course_utils.checkpoint import load_checkpoint, save_atomic
-from course_utils.errors import CheckpointError, DataError
+from course_utils.errors import CheckpointError, CourseError, DataError
 from course_utils.train import (
     LOSS_KEYS,
     config_from_preset,
@@ -94,6 +94,18 @@ def test_time_budget_stops_and_checkpoints(pairs_root, tmp_path):
     summary = train(smoke(pairs_root, max_steps=10_000, time_budget=0.0001), run, progress=False)
     assert summary["stopped_by_time_budget"] and 1 <= summary["step"] < 10_000
     assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == summary["step"]
+
+
+def test_time_budget_on_the_cpu_clock(pairs_root, tmp_path):
+    """With time_budget_clock="cpu" the budget counts the process's CPU time, not the wall clock."""
+    run = tmp_path / "run"
+    t_cpu = time.process_time()
+    summary = train(smoke(pairs_root, max_steps=10_000, time_budget=0.02, time_budget_clock="cpu"), run,
+                    progress=False)
+    used = time.process_time() - t_cpu
+    assert summary["stopped_by_time_budget"] and 1.2 <= summary["budget_seconds"] <= used
+    with pytest.raises(CourseError, match="time_budget_clock"):
+        train(smoke(pairs_root, time_budget_clock="gpu"), tmp_path / "x", progress=False)
 
 
 def test_atomic_save_leaves_old_file_on_failure(tmp_path):
