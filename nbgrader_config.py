@@ -24,7 +24,18 @@ well under a minute on a 2-core CPU.
 """
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+
+from course_utils.autograde import GuardedExecute
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
@@ -59,7 +70,9 @@ c.Execute.extra_arguments = [
     # nbgrader gives 0 points to a test cell with ANY output on stderr, so a harmless warning
     # (e.g. from torch) or a progress bar would cost a correct answer its points. Failures in
     # this course are exceptions, never stderr text: send stderr to stdout in graded kernels.
-    "--IPKernelApp.exec_lines=import sys; sys.stderr = sys.stdout",
+    # Then, before any student cell, course_utils.integrity snapshots torch, numpy, the builtins
+    # and the grading helpers (see "Tamper resistance" in docs/instructors.md).
+    "--IPKernelApp.exec_lines=import sys; sys.stderr = sys.stdout; import course_utils.integrity",
 ]
 
 # --- autograding -----------------------------------------------------------------------
@@ -67,6 +80,14 @@ c.Execute.extra_arguments = [
 # a test cell that a student deleted is put back too, so it still runs (and still counts).
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.create_student = True
+# nbgrader's own list, with Execute replaced by the course's GuardedExecute (same settings, read
+# from the Execute section above): before every test cell it verifies that the kernel was not
+# tampered with (course_utils.integrity), and when the kernel dies (os._exit, a segfault, out of
+# memory) the remaining cells score 0 instead of the notebook going ungraded.
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
 
 # --- feedback --------------------------------------------------------------------------
 # The feedback HTML keeps every test's score and failure message but not the code of the

@@ -1,4 +1,4 @@
-"""The ``pix2pix`` command line: ``data fetch``, ``train``, ``eval`` and ``translate``.
+"""The ``pix2pix`` command line: ``data fetch``, ``train``, ``eval``, ``translate``, ``audit`` and ``grade``.
 
 ``train --model pix2pix|pix2pixhd`` picks the model; ``eval`` and
 ``translate`` rebuild whichever model a checkpoint holds.
@@ -209,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--out", required=True)
     tl.add_argument("--device", default=None)
     tl.set_defaults(func=_cmd_translate)
+
+    from course_utils import audit, grade  # course administration: pix2pix audit, pix2pix grade
+
+    audit.add_parser(sub)
+    grade.add_parser(sub)
     return p
 
 

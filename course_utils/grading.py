@@ -3,22 +3,64 @@
 They raise ``AssertionError`` with a message that tells the student what is
 likely wrong, in the style of CS231n's relative-error checks, instead of a
 bare ``assert``.
+
+Tamper resistance: importing this module snapshots what the checks rely on
+(:mod:`course_utils.integrity`), and every helper first verifies that nothing was replaced
+since (``torch.allclose``, tensor methods, numpy, builtins, these helpers); a tampered kernel
+makes every check raise :class:`~course_utils.integrity.IntegrityError` (an ``AssertionError``).
+Tensors are compared as plain ``torch.Tensor`` (a subclass's ``__torch_function__`` or ``shape``
+cannot lie to them), with functions bound here at import (``_allclose``...).
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import textwrap
 
+import numpy as np
 import torch
 from torch import nn
+
+from course_utils import integrity as _integrity
+
+# Bound at import, before any student cell runs: the checks call these, never torch.<name>.
+_allclose = torch.allclose
+_as_tensor = torch.as_tensor
+_Tensor = torch.Tensor
+_as_subclass = torch.Tensor.as_subclass
+_no_torch_function = torch._C.DisableTorchFunctionSubclass
+_isinstance, _tuple, _float, _type = isinstance, tuple, float, type
+_verify = _integrity.verify
+_shape_descriptor = _integrity._static(torch.Tensor, "shape")  # a subclass's own `shape` is bypassed
+
+
+def _real_shape(x) -> tuple:
+    """The shape of tensor ``x`` as torch stores it (works on any device, "meta" included)."""
+    with _no_torch_function():
+        return _tuple(int(n) for n in _shape_descriptor.__get__(x, _Tensor))
+
+
+def _plain(x) -> torch.Tensor:
+    """``x`` as a plain ``torch.Tensor`` (a subclass loses its overrides), detached, on the CPU, float64."""
+    with _no_torch_function():
+        if _isinstance(x, _Tensor):
+            if _type(x) is not _Tensor:
+                x = _as_subclass(x, _Tensor)
+        else:
+            x = _as_tensor(x)
+            if _type(x) is not _Tensor:
+                x = _as_subclass(x, _Tensor)
+        return x.detach().cpu().double()
 
 
 def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     """max |a - e| / max(|a| + |e|, 1e-8), elementwise: 0 for equal tensors, 1 for unrelated ones."""
-    a, e = actual.detach().double(), expected.detach().double()
-    return float(((a - e).abs() / (a.abs() + e.abs()).clamp_min(1e-8)).max())
+    _verify()
+    a, e = _plain(actual), _plain(expected)
+    with _no_torch_function():
+        return _float(((a - e).abs() / (a.abs() + e.abs()).clamp_min(1e-8)).max())
 
 
 def check_shape(actual: torch.Tensor, expected: tuple, what: str, hint: str = "") -> None:
@@ -27,10 +69,12 @@ def check_shape(actual: torch.Tensor, expected: tuple, what: str, hint: str = ""
     Example message: ``"output of ContractingBlock: expected (2, 128, 64, 64),
     got (2, 128, 62, 62). did you pad the 3x3 convolution?"``
     """
-    if not isinstance(actual, torch.Tensor):
+    _verify()
+    if not _isinstance(actual, _Tensor):
         raise AssertionError(f"{what}: expected a torch.Tensor, got {type(actual).__name__}")
-    if tuple(actual.shape) != tuple(expected):
-        msg = f"{what}: expected shape {tuple(expected)}, got {tuple(actual.shape)}."
+    got = _real_shape(actual)
+    if got != _tuple(int(n) for n in expected):
+        msg = f"{what}: expected shape {tuple(expected)}, got {got}."
         raise AssertionError(f"{msg} {hint}".strip())
 
 
@@ -40,15 +84,18 @@ def check_close(
     """Assert ``actual`` matches ``expected`` (tensors or numbers) within tolerances.
 
     The message reports the shapes if they differ, else the relative error
-    and the largest absolute difference.
+    and the largest absolute difference. Raises ``AssertionError`` (an
+    :class:`~course_utils.integrity.IntegrityError` when the kernel was tampered with).
     """
-    a = torch.as_tensor(actual).detach().cpu().double()
-    e = torch.as_tensor(expected).detach().cpu().double()
-    if a.shape != e.shape:
+    _verify()
+    a, e = _plain(actual), _plain(expected)
+    if _tuple(a.shape) != _tuple(e.shape):
         raise AssertionError(
             f"{what}: expected shape {tuple(e.shape)}, got {tuple(a.shape)}. {hint}".strip()
         )
-    if not torch.allclose(a, e, rtol=rtol, atol=atol):
+    with _no_torch_function():
+        same = bool(_allclose(a, e, rtol=rtol, atol=atol))
+    if not same:
         diff = float((a - e).abs().max())
         rel = relative_error(a, e)
         if a.numel() == 1:
@@ -71,6 +118,7 @@ def copy_weights(src: nn.Module, dst: nn.Module, what: str = "your module") -> n
             count of tensors when one module has more, which usually means a
             missing or extra layer (a norm layer, a bias).
     """
+    _verify()
     src_t = list(src.parameters()) + [b for b in src.buffers() if b.dtype.is_floating_point]
     dst_t = list(dst.parameters()) + [b for b in dst.buffers() if b.dtype.is_floating_point]
     src_shapes = [tuple(t.shape) for t in src_t]
@@ -162,6 +210,7 @@ def check_not_reference(obj, what: str) -> None:
     ``course_utils`` (judged on the syntax tree and the code objects: a comment
     or a docstring that mentions ``course_utils`` is fine).
     """
+    _verify()
     target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
     module = getattr(target, "__module__", "") or ""
     if _is_course_utils(module):
@@ -189,6 +238,7 @@ def check_no_reference_calls(fn, what: str, allowed=()) -> None:
     (e.g. ``allowed=("generator_loss",)`` when a hidden test has swapped the
     reference in on purpose).
     """
+    _verify()
     import types
 
     found, codes = [], [fn.__code__]
@@ -212,6 +262,7 @@ def randomise_weights(net: nn.Module, seed: int = 0) -> nn.Module:
     Pix2Pix, activations shrink layer after layer and a wrong layer can hide below the tolerance
     of :func:`check_close`; with these weights it shows. Returns ``net``.
     """
+    _verify()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in net.modules():
@@ -237,6 +288,7 @@ def check_same_function(mine: nn.Module, ref: nn.Module, x: torch.Tensor, what: 
     (:func:`copy_weights`). A ``RuntimeError`` in ``mine`` becomes an ``AssertionError`` that
     names ``what``.
     """
+    _verify()
     mine.train(train)
     ref.train(train)
     torch.manual_seed(seed)
@@ -248,3 +300,25 @@ def check_same_function(mine: nn.Module, ref: nn.Module, x: torch.Tensor, what: 
         raise AssertionError(f"{what} failed: {err}. {hint}".strip()) from None
     check_shape(got, tuple(want.shape), what, hint=hint)
     check_close(got, want, f"{what} in {'training' if train else 'eval'} mode", hint=hint)
+
+
+
+def plain_number(value, what: str):
+    """``value`` as an exact ``int``, ``float`` or ``bool`` (numpy scalars and 0-d tensors converted).
+
+    An object of another type, including a subclass of ``int`` or ``float`` (which can redefine
+    ``==`` to agree with anything), raises ``AssertionError`` naming ``what`` and the type.
+    """
+    _verify()
+    if _type(value) in (int, float, bool):
+        return value
+    if _isinstance(value, (np.integer, np.floating, np.bool_)) and _type(value).__module__ == "numpy":
+        return value.item()
+    if _isinstance(value, _Tensor) and _type(value) is _Tensor and value.numel() == 1:
+        return value.item()
+    raise AssertionError(f"{what} returned {_type(value).__name__!s} {value!r}: return a plain Python number "
+                         "(int or float)")
+
+
+# Last: snapshot this module's globals (every helper above) for course_utils.integrity.
+_integrity.register_module(sys.modules[__name__])

@@ -1,0 +1,81 @@
+"""nbgrader executor of the course: integrity checks before every test cell, dead kernels score 0.
+
+``nbgrader_config.py`` puts :class:`GuardedExecute` in place of nbgrader's ``Execute`` in
+``Autograde.autograde_preprocessors``. It behaves like ``Execute`` (same settings: timeout,
+interrupt on timeout, extra kernel arguments), and in addition:
+
+* before the code of every autograded test cell (nbgrader ``grade`` and not ``solution``), the
+  kernel runs :func:`course_utils.integrity.verify` with the notebook's globals and
+  ``full=True``. A tampered kernel makes the test cell fail with an ``IntegrityError`` saying
+  why, so the cell scores 0. The check is prepended to the source only while the cell runs: the
+  saved notebook, its checksums and the feedback show the instructor's test as written.
+* when the kernel dies (``os._exit``, a segfault, the out-of-memory killer), nbclient raises
+  ``DeadKernelError`` and stock nbgrader would not record the notebook's grades. Here the cell
+  that was running and every later code cell get an error output instead (``DeadKernelError: the
+  kernel died ...``), without being run: every remaining test scores 0, never "passed", and the
+  notebook's scores are saved.
+
+Limits: the check runs in the student's kernel (see :mod:`course_utils.integrity`); a student
+who edits a test cell's nbgrader metadata so that it no longer looks like a test cell is handled
+by nbgrader's own ``OverwriteCells``/``CheckCellMetadata``, which run before this executor.
+"""
+
+from __future__ import annotations
+
+from nbclient.exceptions import DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+
+GUARD = ('__import__("course_utils.integrity", fromlist=["verify"]).verify(globals(), full=True)'
+         '  # course_utils: integrity check\n')
+
+
+def is_test_cell(cell) -> bool:
+    """Whether nbgrader grades ``cell`` automatically as a test (``grade`` true, ``solution`` false)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def guarded_source(source: str) -> str:
+    """``source`` with the integrity check in front (used by the executor and by the tests' harness).
+
+    A test cell that starts with a ``%%`` cell magic keeps it on the first line.
+    """
+    if source.lstrip().startswith("%%"):
+        first, _, rest = source.partition("\n")
+        return first + "\n" + GUARD + rest
+    return GUARD + source
+
+
+def _dead_output(reason: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename="DeadKernelError", evalue=reason,
+                        traceback=[f"DeadKernelError: {reason}"])
+
+
+class GuardedExecute(Execute):
+    """nbgrader's ``Execute`` with an integrity check before each test cell and dead-kernel scoring."""
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._kernel_died = None
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return super().preprocess_cell(cell, resources, index)
+        if self._kernel_died:
+            cell.outputs = [_dead_output(f"not run: the kernel died in an earlier cell ({self._kernel_died}), "
+                                         "so this cell scores 0")]
+            return cell, self.resources
+        original = cell.source
+        if is_test_cell(cell):
+            cell.source = guarded_source(original)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError as err:
+            self._kernel_died = f"cell {index}"
+            self.log.warning("The kernel died while running cell %s: later cells are not run and score 0", index)
+            cell.outputs = list(cell.get("outputs", [])) + [_dead_output(
+                f"the kernel died while running this cell ({err}); every later cell scores 0")]
+            return cell, self.resources
+        finally:
+            cell.source = original
