@@ -51,6 +51,13 @@ from pathlib import Path
 from course_utils.errors import CourseError
 
 UNSHARE_ARGS = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount", "--map-root-user"]
+# A new network namespace has only the loopback interface, and it is down; Jupyter kernels talk to
+# nbgrader over 127.0.0.1, so bring it up (SIOCGIFFLAGS / SIOCSIFFLAGS with IFF_UP). No other network.
+LOOPBACK_UP = (
+    "import fcntl, socket, struct; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+    "f = struct.unpack('16sH14s', fcntl.ioctl(s, 0x8913, struct.pack('16sH14s', b'lo', 0, b'')))[1]; "
+    "fcntl.ioctl(s, 0x8914, struct.pack('16sH14s', b'lo', f | 1, b''))"
+)
 
 
 @dataclass
@@ -79,7 +86,8 @@ def isolation_available() -> bool:
     if shutil.which("unshare") is None:
         return False
     try:
-        proc = subprocess.run(UNSHARE_ARGS + ["sh", "-c", "mount -t tmpfs tmpfs /tmp && echo ok"],
+        script = f"mount -t tmpfs tmpfs /tmp && {shlex.quote(sys.executable)} -c {shlex.quote(LOOPBACK_UP)} && echo ok"
+        proc = subprocess.run(UNSHARE_ARGS + ["sh", "-c", script],
                               capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -111,7 +119,7 @@ def _scratch(course: Path, parent: Path, assignment: str, student: str, others: 
 def _sandbox_script(course: Path, parent: Path, scratch: Path, own: Path, source_dir: str) -> str:
     """The shell lines run inside the namespaces before nbgrader (mounts that hide the course)."""
     q = shlex.quote
-    lines = ["set -e", f"mount --bind {q(str(scratch))} {q(str(own))}", f"mount -t tmpfs tmpfs {q(str(parent))}"]
+    lines = ["set -e", f"{q(sys.executable)} -c {q(LOOPBACK_UP)}", f"mount --bind {q(str(scratch))} {q(str(own))}", f"mount -t tmpfs tmpfs {q(str(parent))}"]
     for name in ("submitted", "autograded", "feedback", source_dir, "exchange"):
         if (course / name).is_dir():
             lines.append(f"mount -t tmpfs tmpfs {q(str(course / name))}")
