@@ -25,6 +25,13 @@ from torch import nn
 
 from course_utils import integrity as _integrity
 
+# The builtins this module calls, bound here at import: a student's `builtins.isinstance = ...`
+# cannot change what these functions see (their globals are part of the integrity snapshot).
+globals().update({_name: getattr(__import__('builtins'), _name) for _name in (
+    "all", "any", "bool", "dict", "float", "getattr", "id", "int", "isinstance", "len", "list", "repr",
+    "round", "set", "sorted", "str", "tuple", "type", "vars",
+)})
+
 # Bound at import, before any student cell runs: the checks call these, never torch.<name>.
 _allclose = torch.allclose
 _as_tensor = torch.as_tensor

@@ -52,6 +52,13 @@ import numpy as np
 import torch
 from torch import nn
 
+# The builtins this module calls, bound here at import: a student's `builtins.isinstance = ...`
+# cannot change what these functions see (their globals are part of the integrity snapshot).
+globals().update({_name: getattr(builtins, _name) for _name in (
+    "all", "any", "bool", "dict", "float", "getattr", "id", "int", "isinstance", "len", "list", "repr",
+    "round", "set", "sorted", "str", "tuple", "type", "vars",
+)})
+
 __all__ = ["IntegrityError", "verify", "snapshot_taken", "PROBE_SOURCE"]
 
 

@@ -132,7 +132,8 @@ def test_a_vandal_changes_nothing_outside_its_sandbox(graded_course):
     vandal, flagged = _scores(root, "vandal")
     assert vandal == {"test_patchgan": 4.0, "test_receptive_field": 2.0, "test_discriminator_loss": 0.0}
     assert flagged and any("file-access" in f for f in results["vandal"].flagged)
-    assert not (root / "autograded" / "vandal" / ASSIGNMENT / "stolen").exists()
+    stolen = root / "autograded" / "vandal" / ASSIGNMENT / "stolen"
+    assert not list(stolen.rglob("*.ipynb")), "the vandal copied the solutions out of the course"
 
 
 def test_a_patched_kernel_gains_nothing(graded_course):
