@@ -9,7 +9,8 @@ interrupt on timeout, extra kernel arguments), and in addition:
   ``full=True``. A tampered kernel makes the test cell fail with an ``IntegrityError`` saying
   why, so the cell scores 0. The check is prepended to the source only while the cell runs: the
   saved notebook, its checksums and the feedback show the instructor's test as written.
-* when the kernel dies (``os._exit``, a segfault, the out-of-memory killer), nbclient raises
+* when the kernel dies (``os._exit``, a segfault, the out-of-memory killer) or stops sending
+  output altogether (its builtins replaced), nbclient raises
   ``DeadKernelError`` and stock nbgrader would not record the notebook's grades. Here the cell
   that was running and every later code cell get an error output instead (``DeadKernelError: the
   kernel died ...``), without being run: every remaining test scores 0, never "passed", and the
@@ -22,7 +23,7 @@ by nbgrader's own ``OverwriteCells``/``CheckCellMetadata``, which run before thi
 
 from __future__ import annotations
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
@@ -63,7 +64,7 @@ class GuardedExecute(Execute):
         if cell.cell_type != "code":
             return super().preprocess_cell(cell, resources, index)
         if self._kernel_died:
-            cell.outputs = [_dead_output(f"not run: the kernel died in an earlier cell ({self._kernel_died}), "
+            cell.outputs = [_dead_output(f"not run: the kernel died or stopped responding in an earlier cell ({self._kernel_died}), "
                                          "so this cell scores 0")]
             return cell, self.resources
         original = cell.source
@@ -71,11 +72,15 @@ class GuardedExecute(Execute):
             cell.source = guarded_source(original)
         try:
             return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError as err:
+        except (DeadKernelError, CellTimeoutError) as err:
+            # CellTimeoutError escapes only when the kernel stops sending output (IOPub) at all, e.g.
+            # after its builtins were replaced; a slow cell is interrupted by nbclient instead.
+            what = "died" if isinstance(err, DeadKernelError) else "stopped responding"
             self._kernel_died = f"cell {index}"
-            self.log.warning("The kernel died while running cell %s: later cells are not run and score 0", index)
+            self.log.warning("The kernel %s while running cell %s: later cells are not run and score 0", what, index)
+            first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
             cell.outputs = list(cell.get("outputs", [])) + [_dead_output(
-                f"the kernel died while running this cell ({err}); every later cell scores 0")]
+                f"the kernel {what} while running this cell ({first_line}); every later cell scores 0")]
             return cell, self.resources
         finally:
             cell.source = original

@@ -59,7 +59,7 @@ CHEATS = [
          rules=["dynamic-code"], detect="torch.allclose was replaced"),
     dict(id="patch-builtins", mistake="walks-forwards", cell="receptive_field",
          append="import builtins\nbuiltins.isinstance = lambda obj, types: True\n",
-         rules=["builtins", "module-attribute"], detect="builtins.isinstance was replaced"),
+         rules=["builtins", "module-attribute"]),
     dict(id="patch-a-tensor-method", mistake="sigmoid-on-the-logits", cell="patchgan",
          append="torch.Tensor.allclose = lambda self, other, *args, **kwargs: True\n"
                 "torch.Tensor.__sub__ = lambda self, other: torch.zeros_like(self)\n",
