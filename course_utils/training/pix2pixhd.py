@@ -174,8 +174,8 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
         loss_G = g_gan + g_fm + g_vgg
     update(optG, loss_G, scaler_G, drop=idle)
     _set_requires_grad(netD, True)
-    return {"G_GAN": float(g_gan), "G_FM": float(g_fm), "G_VGG": float(g_vgg),
-            "D_real": float(d_real), "D_fake": float(d_fake)}
+    return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(), "G_VGG": g_vgg.detach().item(),
+            "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
 
 
 class Pix2PixHDRecipe(ModelRecipe):
