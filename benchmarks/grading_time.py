@@ -8,7 +8,7 @@ assignments in the gradebook), submit one student's notebooks, then time
 ``nbgrader autograde <assignment> --student=<id>`` for each assignment, which
 includes starting nbgrader, the kernel, and running the notebook in fast mode.
 Prints JSON: wall seconds and child CPU seconds per notebook, the total, and
-whether the total is within the course's target (2 minutes for four notebooks).
+whether the total is within the course's target (2 minutes, set when there were four notebooks).
 The machine's load average is printed too: other jobs on the same cores slow
 the wall-clock times down.
 """
