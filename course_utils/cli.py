@@ -1,7 +1,8 @@
 """The ``pix2pix`` command line: ``data fetch``, ``train``, ``eval``, ``translate``, ``audit`` and ``grade``.
 
-``train --model pix2pix|pix2pixhd`` picks the model; ``eval`` and
-``translate`` rebuild whichever model a checkpoint holds.
+``train --model pix2pix|pix2pixhd|srgan`` picks the model; ``eval`` and
+``translate`` rebuild whichever model a checkpoint holds (for ``srgan``: eval
+reports PSNR/SSIM on Y with the bicubic baseline, translate upscales ×4).
 
 Every error caused by bad input (a missing folder, a corrupt image, a
 checkpoint from elsewhere) is printed as one line, ``pix2pix: error: ...``,
@@ -20,7 +21,7 @@ from course_utils.errors import CourseError
 
 DATASET_NAMES = ("maps", "facades", "isbi2012")
 PAIRED_DATASETS = ("maps", "facades")
-MODEL_NAMES = ("pix2pix", "pix2pixhd")
+MODEL_NAMES = ("pix2pix", "pix2pixhd", "srgan")
 
 
 def _cmd_fetch(args) -> int:
@@ -81,6 +82,8 @@ def _cmd_train(args) -> int:
         lambda_L1=args.lambda_l1,
         gan_weight=args.gan_weight,
         lambda_FM=args.lambda_fm,
+        lambda_adv=args.lambda_adv,
+        content_loss=args.content_loss,
         **execution_overrides(args),
     )
     if args.data is None and args.dataset is None:
@@ -107,6 +110,12 @@ def _cmd_eval(args) -> int:
     else:
         folder = dataset_folder(args.dataset, args.split)
     dataset = eval_dataset(folder, cfg, max_items=args.max_images, progress=not args.quiet)
+    if cfg.model == "srgan":
+        from course_utils.evaluate import evaluate_sr
+
+        metrics = evaluate_sr(netG, dataset, device=device, scale=cfg.scale, batch_size=args.batch_size,
+                              save_images=args.save_images, progress=not args.quiet)
+        return _report(metrics, args)
     palette = None
     if args.dataset == "maps" and not args.data and cfg.direction == "AtoB":
         from course_utils.palette import maps_palette
@@ -116,6 +125,10 @@ def _cmd_eval(args) -> int:
         netG, dataset, device=device, mode=args.mode, batch_size=args.batch_size,
         palette=palette, save_images=args.save_images, progress=not args.quiet,
     )
+    return _report(metrics, args)
+
+
+def _report(metrics: dict, args) -> int:
     text = json.dumps(metrics, indent=2)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -128,10 +141,12 @@ def _cmd_translate(args) -> int:
     from course_utils.device import pick_device
     from course_utils.evaluate import translate
     from course_utils.train import generator_from_checkpoint
+    from course_utils.training import get_recipe
 
     device = pick_device(args.device)
     netG, cfg = generator_from_checkpoint(args.checkpoint, device)
-    written = translate(netG, args.inputs, args.out, device=device, size=cfg.eval_size)
+    written = translate(netG, args.inputs, args.out, device=device,
+                        **get_recipe(cfg).translate_options())
     print(f"wrote {len(written)} image(s) to {args.out}")
     return 0
 
@@ -151,14 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--quiet", action="store_true", help="no progress bars")
     fetch.set_defaults(func=_cmd_fetch)
 
-    tr = sub.add_parser("train", help="train Pix2Pix or Pix2PixHD (--model)")
+    tr = sub.add_parser("train", help="train Pix2Pix, Pix2PixHD or SRGAN (--model)")
     src = tr.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=PAIRED_DATASETS, help="a fetched data set")
     src.add_argument("--data", help="your own folder with train/ (and optionally val/) holding A|B images")
     tr.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
                     help="AtoB (default; maps: aerial -> map) or BtoA")
     tr.add_argument("--model", default="pix2pix", choices=MODEL_NAMES,
-                    help="pix2pix (Isola et al. 2017, default) or pix2pixhd (Wang et al. 2018); "
+                    help="pix2pix (Isola et al. 2017, default), pix2pixhd (Wang et al. 2018) or srgan "
+                         "(Ledig et al. 2017, x4 super-resolution of the aerial photos); "
                          "eval and translate read it from the checkpoint")
     tr.add_argument("--preset", default="cpu-quick", choices=("smoke", "cpu-quick", "cpu", "paper"),
                     help="cpu-quick (default), smoke, paper; cpu for pix2pix only")
@@ -180,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--gan-weight", type=float, default=None, help="weight of the cGAN term; 0 = L1 alone")
     tr.add_argument("--lambda-fm", type=float, default=None,
                     help="pix2pixhd: weight of the feature-matching loss (paper: 10)")
+    tr.add_argument("--lambda-adv", type=float, default=None,
+                    help="srgan: weight of the adversarial term (paper: 1e-3); 0 trains SRResNet (MSE alone)")
+    tr.add_argument("--content-loss", choices=("auto", "mse", "vgg"), default=None,
+                    help="srgan: content loss; auto (default): VGG19 phi_5,4 when its pretrained weights are "
+                         "cached and lambda_adv > 0, else the pixel MSE")
     add_execution_options(tr)
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)
@@ -203,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=_cmd_eval)
 
-    tl = sub.add_parser("translate", help="translate your own images with a checkpoint")
+    tl = sub.add_parser("translate", help="translate your own images with a checkpoint (srgan: upscale them x4)")
     tl.add_argument("--checkpoint", required=True)
     tl.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR")
     tl.add_argument("--out", required=True)

@@ -69,8 +69,12 @@ def _image_files(folder: Path, max_items: int | None = None) -> list[Path]:
     return files[:max_items] if max_items is not None else files
 
 
-def _open_pair(path: Path, min_half_side: int, why_small: str) -> tuple[Image.Image | None, str | None]:
-    """Fully decode ``path``; return ``(RGB image, None)`` or ``(None, reason it is bad)``."""
+def _open_pair(path: Path, min_half_side: int, why_small: str, paired: bool = True
+               ) -> tuple[Image.Image | None, str | None]:
+    """Fully decode ``path``; return ``(RGB image, None)`` or ``(None, reason it is bad)``.
+
+    ``paired=False``: any single image whose short side is at least ``min_half_side``.
+    """
     try:
         if path.stat().st_size == 0:
             return None, "empty file (0 bytes)"
@@ -82,6 +86,10 @@ def _open_pair(path: Path, min_half_side: int, why_small: str) -> tuple[Image.Im
     except Exception as err:  # any decoding failure makes the file unusable: report it
         return None, f"truncated or corrupt image data ({type(err).__name__}: {err})"
     w, h = rgb.size
+    if not paired:
+        if min(w, h) < min_half_side:
+            return None, f"too small: {w}x{h} px, at least {min_half_side}x{min_half_side} is needed{why_small}"
+        return rgb, None
     if w != 2 * h:
         return None, (
             f"not a 2:1 A|B pair: {w}x{h} px (width must be exactly twice the height, "
@@ -103,11 +111,12 @@ def _scan(
     process: Callable[[Image.Image], Any] | None = None,
     threads: int = 1,
     progress: bool = False,
+    paired: bool = True,
 ) -> list[Any]:
     """Decode every file once; collect all problems; return ``process(img)`` per file."""
 
     def work(path: Path):
-        img, reason = _open_pair(path, min_half_side, why_small)
+        img, reason = _open_pair(path, min_half_side, why_small, paired)
         if img is None:
             return None, reason
         return (process(img) if process is not None else None), None
@@ -314,3 +323,150 @@ class PairedImageDataset(torch.utils.data.Dataset):
 def _to_float(x: torch.Tensor) -> torch.Tensor:
     """uint8 0..255 -> float32 -1..1 (0 -> -1, 255 -> 1 exactly)."""
     return x.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+HALVES = ("A", "B", None)
+
+
+class SuperResolutionDataset(torch.utils.data.Dataset):
+    """High-resolution crops and their ×``scale`` bicubic downscale, for single-image super-resolution.
+
+    The degradation of SRGAN (Ledig et al., CVPR 2017, section 3): the low-resolution
+    input is the high-resolution image downscaled by ``scale`` with a bicubic kernel
+    (here PIL's ``BICUBIC``, which widens the kernel by the factor, i.e. antialiases,
+    as MATLAB's ``imresize`` does) and quantised to uint8, as a saved LR image is.
+
+    Args:
+        folder: a folder of images (e.g. ``dataset_folder("maps", "train")``).
+        half: ``"A"`` (default; the left half of pix2pix ``A|B`` pairs: for maps the
+            aerial photo), ``"B"`` (the right half), or ``None``: every file is one
+            image of any shape (your own photos).
+        scale: the upscaling factor (SRGAN: 4).
+        crop_size: side of the square high-resolution crop, a multiple of ``scale``
+            (SRGAN trains on 96, so the input is 24 x 24). ``None``: the whole image,
+            its right and bottom edges trimmed to a multiple of ``scale``; only with a
+            batch of one, or images of one size (maps tiles: 600 x 600 -> 150 x 150).
+        train: True: random crop and (see ``flip``) random horizontal mirror from
+            torch's global RNG. False: centre crop, deterministic.
+        flip: random horizontal mirror; default: the value of ``train``.
+        cache: keep the decoded images (the chosen half) in memory as uint8 tensors
+            (``3 * H * W`` bytes each: about 1.2 GB for the 1096 aerial halves of maps
+            train at their native 600 x 600). False: decode the file at every access.
+        max_items: keep only the first N files (natural order).
+        threads: decoding threads for the scan/cache pass (default min(4, CPUs)).
+        progress: show a tqdm bar while decoding.
+
+    Items are dicts ``{"real_A": (3, c / scale, c / scale) float32 in [-1, 1] (the
+    low-resolution input), "real_B": (3, c, c) float32 in [-1, 1] (the high-resolution
+    target), "path": str}``, with the loader's ``v / 127.5 - 1`` mapping.
+
+    Raises:
+        ValueError: a bad ``half``, ``scale`` or ``crop_size`` (names the value).
+        DataError: missing/empty folder or a path that is a file.
+        BadFilesError: bad image files, all listed at once: empty, not an image,
+            truncated, not a 2:1 ``A|B`` pair (with ``half`` set), or an image (half)
+            smaller than ``crop_size`` (or than ``scale`` when ``crop_size`` is None).
+    """
+
+    def __init__(
+        self,
+        folder,
+        half: str | None = "A",
+        scale: int = 4,
+        crop_size: int | None = 96,
+        train: bool = True,
+        flip: bool | None = None,
+        cache: bool = True,
+        max_items: int | None = None,
+        threads: int | None = None,
+        progress: bool = True,
+    ):
+        if half not in HALVES:
+            raise ValueError(f"half must be 'A', 'B' or None (single images), got {half!r}")
+        if not isinstance(scale, int) or scale < 2:
+            raise ValueError(f"scale must be an integer >= 2 (SRGAN: 4), got {scale!r}")
+        if crop_size is not None:
+            if not isinstance(crop_size, int) or crop_size < scale:
+                raise ValueError(f"crop_size must be None or an integer >= scale ({scale}), got {crop_size!r}")
+            if crop_size % scale:
+                raise ValueError(
+                    f"crop_size ({crop_size}) must be a multiple of scale ({scale}), e.g. "
+                    f"{scale * max(1, crop_size // scale)}"
+                )
+        if max_items is not None and max_items < 1:
+            raise ValueError(f"max_items must be None or >= 1, got {max_items!r}")
+        self.folder = Path(folder)
+        self.half = half
+        self.scale = scale
+        self.crop_size = crop_size
+        self.train = train
+        self.flip = train if flip is None else flip
+        self.cache = cache
+        self._min_side = crop_size if crop_size is not None else scale
+        what = "crop" if crop_size is not None else "image"
+        self._why_small = f" for a {self._min_side}x{self._min_side} high-resolution {what} (lower crop_size)"
+        self.paths = _image_files(self.folder, max_items)
+        values = _scan(self.folder, self.paths, self._min_side, self._why_small,
+                       self._image if cache else None, threads or _default_threads(), progress,
+                       paired=half is not None)
+        self._cached: list[torch.Tensor] | None = values if cache else None
+
+    def _image(self, img: Image.Image) -> torch.Tensor:
+        """RGB file -> the chosen half (or the whole image), uint8 (3, H, W)."""
+        if self.half is not None:
+            w, h = img.size
+            img = img.crop((0, 0, w // 2, h) if self.half == "A" else (w // 2, 0, w, h))
+        return _to_uint8_chw(img)
+
+    def _load(self, i: int) -> torch.Tensor:
+        if self._cached is not None:
+            return self._cached[i]
+        path = self.paths[i]
+        img, reason = _open_pair(path, self._min_side, self._why_small, self.half is not None)
+        if img is None:  # the file changed after the scan
+            raise BadFilesError(self.folder, [(str(path), reason)])
+        return self._image(img)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> dict:
+        hr = self._load(i)
+        _, h, w = hr.shape
+        s = self.scale
+        if self.crop_size is None:
+            ch, cw = h - h % s, w - w % s
+            top = left = 0
+        else:
+            ch = cw = self.crop_size
+            if self.train:
+                top = int(torch.randint(0, h - ch + 1, ()).item())
+                left = int(torch.randint(0, w - cw + 1, ()).item())
+            else:
+                top, left = (h - ch) // 2, (w - cw) // 2
+        hr = hr[:, top : top + ch, left : left + cw]
+        if self.flip and bool(torch.rand(()) < 0.5):
+            hr = hr.flip(-1)
+        lr = bicubic_downscale(hr, s)
+        return {"real_A": _to_float(lr), "real_B": _to_float(hr), "path": str(self.paths[i])}
+
+    def __repr__(self) -> str:
+        return (
+            f"SuperResolutionDataset({str(self.folder)!r}, {len(self)} images, half={self.half!r}, "
+            f"scale={self.scale}, crop_size={self.crop_size}, train={self.train}, flip={self.flip}, cache={self.cache})"
+        )
+
+
+def bicubic_downscale(image: torch.Tensor, scale: int) -> torch.Tensor:
+    """Downscale a uint8 ``(3, H, W)`` image by ``scale`` with PIL's bicubic filter (antialiased): uint8 ``(3, H/s, W/s)``.
+
+    Raises:
+        ValueError: if the image is not uint8 ``(3, H, W)`` or ``H``/``W`` are not multiples of ``scale``.
+    """
+    if image.dtype != torch.uint8 or image.dim() != 3 or image.shape[0] != 3:
+        raise ValueError(f"bicubic_downscale expects a uint8 (3, H, W) tensor, got {image.dtype} {tuple(image.shape)}")
+    _, h, w = image.shape
+    if h % scale or w % scale:
+        raise ValueError(f"bicubic_downscale: {h}x{w} is not a multiple of scale {scale}; crop it first")
+    pil = Image.fromarray(image.permute(1, 2, 0).numpy())
+    return _to_uint8_chw(pil.resize((w // scale, h // scale), Image.Resampling.BICUBIC))

@@ -6,7 +6,9 @@
   IoU of the generated maps (see :mod:`course_utils.metrics` for every
   definition and its source).
 - :func:`translate` applies ``netG`` to image files of any size and writes
-  outputs of the same size.
+  outputs of the same size (or ``upscale`` times larger, for super-resolution).
+- :func:`evaluate_sr` scores a super-resolution ``netG`` (SRGAN, notebook 7):
+  PSNR and SSIM on Y with the border cropped, and the bicubic baseline.
 
 Both accept any ``netG``: an ``nn.Module`` mapping ``(N, 3, H, W)`` in
 ``[-1, 1]`` to ``(N, 3, H, W)`` in ``[-1, 1]`` (the tanh output of Pix2Pix),
@@ -59,6 +61,7 @@ from torch import nn
 
 from course_utils.errors import DataError
 from course_utils.metrics import (
+    bicubic_upscale,
     confusion_matrix,
     gcgan_scores,
     iou_from_confusion,
@@ -66,6 +69,7 @@ from course_utils.metrics import (
     mean_psnr,
     nanmean_or_nan,
     psnr,
+    sr_scores,
     ssim,
     to_uint8,
 )
@@ -332,17 +336,19 @@ def _ramp(n: int, overlap: int) -> torch.Tensor:
     return (edge / max(overlap, 1)).clamp(max=1.0)
 
 
-def _run_whole(netG, x: torch.Tensor, multiple: int) -> torch.Tensor:
+def _run_whole(netG, x: torch.Tensor, multiple: int, upscale: int = 1) -> torch.Tensor:
     h, w = x.shape[-2:]
     xp = _pad(x, (-h) % multiple, (-w) % multiple)
-    return netG(xp)[..., :h, :w]
+    return netG(xp)[..., : h * upscale, : w * upscale]
 
 
-def _run_tiled(netG, x: torch.Tensor, tile: int, overlap: int, batch_size: int) -> torch.Tensor:
+def _run_tiled(netG, x: torch.Tensor, tile: int, overlap: int, batch_size: int, upscale: int = 1) -> torch.Tensor:
+    """``netG`` on overlapping ``tile`` x ``tile`` tiles of ``x``, blended; the output is ``upscale`` times larger."""
     h, w = x.shape[-2:]
     xp = _pad(x, max(0, tile - h), max(0, tile - w))
     hp, wp = xp.shape[-2:]
     stride = tile - overlap
+    u = upscale
 
     def starts(length: int) -> list[int]:
         s = list(range(0, max(length - tile, 0) + 1, stride))
@@ -351,16 +357,17 @@ def _run_tiled(netG, x: torch.Tensor, tile: int, overlap: int, batch_size: int) 
         return s
 
     boxes = [(t, le) for t in starts(hp) for le in starts(wp)]
-    weight = (_ramp(tile, overlap)[:, None] * _ramp(tile, overlap)[None, :]).to(x.device)
-    acc = torch.zeros(1, 3, hp, wp, device=x.device)
-    wsum = torch.zeros(1, 1, hp, wp, device=x.device)
+    T = tile * u
+    weight = (_ramp(T, overlap * u)[:, None] * _ramp(T, overlap * u)[None, :]).to(x.device)
+    acc = torch.zeros(1, 3, hp * u, wp * u, device=x.device)
+    wsum = torch.zeros(1, 1, hp * u, wp * u, device=x.device)
     for k in range(0, len(boxes), batch_size):
         chunk = boxes[k : k + batch_size]
-        out = netG(torch.cat([xp[..., t : t + tile, le : le + tile] for t, le in chunk]))
+        out = netG(torch.cat([xp[..., t : t + tile, le : le + tile] for t, le in chunk])).float()
         for (t, le), o in zip(chunk, out):
-            acc[0, :, t : t + tile, le : le + tile] += o * weight
-            wsum[0, 0, t : t + tile, le : le + tile] += weight
-    return (acc / wsum)[..., :h, :w]
+            acc[0, :, t * u : t * u + T, le * u : le * u + T] += o * weight
+            wsum[0, 0, t * u : t * u + T, le * u : le * u + T] += weight
+    return (acc / wsum)[..., : h * u, : w * u]
 
 
 def _output_path(out_dir: Path, stem: str, taken: set[Path], inputs: set[Path]) -> Path:
@@ -390,8 +397,9 @@ def translate(
     batch_size: int = 4,
     mode: str = "eval",
     progress: bool = True,
+    upscale: int = 1,
 ) -> list[Path]:
-    """Translate image files of any size with ``netG``; each output has its input's size.
+    """Translate image files of any size with ``netG``; each output has its input's size (× ``upscale``).
 
     For each input (files, or every image directly inside a folder, sorted):
 
@@ -412,6 +420,12 @@ def translate(
        write ``out_dir/<stem>.png`` (``<stem>_1.png``... if taken or if it
        would overwrite an input).
 
+    Super-resolution (``upscale > 1``, e.g. 4 for SRGAN): ``netG`` returns
+    outputs ``upscale`` times larger than its input; pass ``scale=1.0`` so the
+    image is used at its own resolution. The output is then ``upscale`` times the
+    (working) size, tiles blend at the output's resolution, and nothing is
+    rescaled back.
+
     Args:
         netG: generator on ``device``.
         paths_or_dirs: a path or a list of paths to image files and/or folders.
@@ -429,6 +443,7 @@ def translate(
         batch_size: tiles per forward pass.
         mode: ``"eval"`` or ``"train"``, as in :func:`evaluate`.
         progress: show a tqdm progress bar.
+        upscale: how many times larger ``netG``'s output is than its input (1; SRGAN: 4).
 
     Returns:
         The written paths, one per input image, in input order.
@@ -450,6 +465,8 @@ def translate(
         raise ValueError(f"overlap must be in [0, size={size}), got {overlap!r}")
     if scale is not None and not (scale > 0 and math.isfinite(scale)):
         raise ValueError(f"scale must be a positive number or None, got {scale!r}")
+    if not isinstance(upscale, int) or upscale < 1:
+        raise ValueError(f"upscale must be a positive integer, got {upscale!r}")
     if max_side < multiple:
         raise ValueError(f"max_side ({max_side}) must be at least multiple ({multiple})")
     device = _check_device(netG, device)
@@ -480,13 +497,111 @@ def translate(
             x = torch.from_numpy(np.asarray(work, dtype=np.float32).copy()).permute(2, 0, 1)[None]
             x = (x / 127.5 - 1.0).to(device)
             if max(hk, wk) <= max_side:
-                y = _run_whole(netG, x, multiple)
+                y = _run_whole(netG, x, multiple, upscale)
             else:
-                y = _run_tiled(netG, x, size, overlap, batch_size)
+                y = _run_tiled(netG, x, size, overlap, batch_size, upscale)
             out = Image.fromarray(to_uint8(y)[0])
-            if out.size != (w0, h0):
+            if upscale == 1 and out.size != (w0, h0):
                 out = out.resize((w0, h0), Image.BICUBIC)
             target = _output_path(out_dir, path.stem, taken, inputs)
             out.save(target)
             written.append(target)
     return written
+
+
+# ----------------------------------------------------------------------------
+# super-resolution
+# ----------------------------------------------------------------------------
+
+SR_RESULT_KEYS = ("n_images", "psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y")
+"""Keys of :func:`evaluate_sr`'s result."""
+
+
+@torch.no_grad()
+def evaluate_sr(
+    netG: nn.Module | None,
+    dataset,
+    *,
+    device="cpu",
+    scale: int = 4,
+    batch_size: int = 8,
+    save_images=None,
+    progress: bool = True,
+) -> dict:
+    """Score a super-resolution ``netG`` and the bicubic baseline: PSNR and SSIM on Y, ``scale`` border pixels cropped.
+
+    For every item, ``fake_B = netG(real_A)`` (``real_A`` the low-resolution
+    input) and the bicubic upscale of ``real_A`` (PIL, from the uint8 input:
+    :func:`~course_utils.metrics.bicubic_upscale`) are compared with the
+    high-resolution ``real_B`` by :func:`~course_utils.metrics.sr_scores` (the
+    usual SR protocol: luma Y of ITU-R BT.601 YCbCr, ``scale`` pixels cropped from
+    each border, scikit-image's PSNR and Gaussian-window SSIM). ``netG`` runs in
+    eval mode (BatchNorm running statistics) and its mode is restored.
+
+    Args:
+        netG: ``(N, 3, h, w) -> (N, 3, scale h, scale w)`` in ``[-1, 1]`` on ``device``; ``None``
+            scores the bicubic baseline alone (``psnr_y``/``ssim_y`` are then NaN).
+        dataset: items ``{"real_A": (3, h, w), "real_B": (3, scale h, scale w)}`` in ``[-1, 1]``
+            (a :class:`~course_utils.datasets.SuperResolutionDataset`).
+        save_images: optional folder: one PNG per image, ``bicubic | netG | real`` side by side.
+
+    Returns:
+        ``{"n_images", "psnr_y" (dB), "ssim_y", "bicubic_psnr_y" (dB), "bicubic_ssim_y"}``,
+        means over the images (PSNR capped as in :func:`~course_utils.metrics.mean_psnr`).
+
+    Raises:
+        ValueError: an empty dataset, malformed items, an output of the wrong size, or
+            ``netG`` on another device.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if len(dataset) == 0:
+        raise ValueError("evaluate_sr: the dataset is empty")
+    if netG is not None:
+        device = _check_device(netG, device)
+    out_dir = None
+    if save_images is not None:
+        out_dir = Path(save_images)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    per: dict[str, list[np.ndarray]] = {k: [] for k in SR_RESULT_KEYS[1:]}
+    batches = _batches(dataset, batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, total=math.ceil(len(dataset) / batch_size), desc="evaluate", unit="batch")
+    n = 0
+    ctx = generator_mode(netG, "eval", device) if netG is not None else contextlib.nullcontext()
+    with ctx:
+        for batch in batches:
+            real = to_uint8(batch["real_B"])
+            lr = to_uint8(batch["real_A"])
+            if real.shape[1] != lr.shape[1] * scale or real.shape[2] != lr.shape[2] * scale:
+                raise ValueError(f"evaluate_sr: real_B {real.shape[1:3]} is not scale={scale} times real_A "
+                                 f"{lr.shape[1:3]}; build the dataset with the same scale")
+            bic = bicubic_upscale(lr, scale)
+            for key, v in sr_scores(real, bic, scale).items():
+                per["bicubic_" + key].append(v)
+            fake = None
+            if netG is not None:
+                fake_B = netG(batch["real_A"].to(device)).float()
+                if tuple(fake_B.shape) != tuple(batch["real_B"].shape):
+                    raise ValueError(f"netG output has shape {tuple(fake_B.shape)}, but real_B has "
+                                     f"{tuple(batch['real_B'].shape)}: netG must upscale by scale={scale}")
+                fake = to_uint8(fake_B)
+                for key, v in sr_scores(real, fake, scale).items():
+                    per[key].append(v)
+            if out_dir is not None:
+                paths = batch.get("path")
+                for i in range(len(real)):
+                    stem = Path(paths[i]).stem if paths is not None else "image"
+                    row = [bic[i]] + ([fake[i]] if fake is not None else []) + [real[i]]
+                    Image.fromarray(np.concatenate(row, axis=1)).save(out_dir / f"{n + i:04d}_{stem}.png")
+            n += len(real)
+    result: dict = {"n_images": n}
+    for key in SR_RESULT_KEYS[1:]:
+        if not per[key]:
+            result[key] = float("nan")
+            continue
+        v = np.concatenate(per[key])
+        result[key] = mean_psnr(v) if key.startswith(("psnr", "bicubic_psnr")) else float(v.mean())
+    return result

@@ -83,6 +83,16 @@ class TrainConfig:
     (steps or time) spent training G1 alone at half resolution and
     ``freeze_global_fraction`` the share after it that trains G2 with G1 frozen.
 
+    The SRGAN fields (Ledig et al. 2017; ``model="srgan"``): ``scale`` the
+    upscaling factor (4), ``n_blocks`` the residual blocks ``B`` (16),
+    ``lambda_adv`` the adversarial weight (1e-3; 0 trains SRResNet on the pixel
+    MSE alone), ``content_loss`` ``"auto"`` (VGG19 ``phi_5,4`` when its pretrained
+    weights are cached, else the pixel MSE, said at the start), ``"vgg"`` or
+    ``"mse"``, and ``warmup_fraction`` the share of the run that trains on the
+    content loss alone before the adversarial term starts (the paper starts SRGAN
+    from a trained SRResNet). For SRGAN ``crop_size`` and ``eval_size`` are sides
+    of high-resolution crops (the input is ``scale`` times smaller).
+
     ``time_budget`` is in minutes of ``time_budget_clock``: ``"wall"`` (the
     default: wall-clock time) or ``"cpu"`` (the CPU time of the training
     process, all its threads: two busy threads use two CPU minutes per
@@ -137,6 +147,12 @@ class TrainConfig:
     lambda_VGG: float = 10.0
     global_fraction: float = 0.5
     freeze_global_fraction: float = 0.1
+    # SRGAN (course_utils.training.srgan)
+    scale: int = 4
+    n_blocks: int = 16
+    lambda_adv: float = 1e-3
+    content_loss: str = "auto"
+    warmup_fraction: float = 0.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -428,17 +444,16 @@ def resolve_data(cfg: TrainConfig) -> tuple[Path, Path | None]:
 
 
 def eval_dataset(folder, cfg: TrainConfig, max_items=None, cache=True, progress=True):
-    """The deterministic dataset used for samples and evaluation: whole ``eval_size`` tiles, bilinear resize.
+    """The deterministic dataset used for samples and evaluation (the model's recipe chooses it).
 
-    ``cache=True`` (default) decodes each file once: the pre-scan that checks the
-    files also fills the cache that evaluation reads.
+    Pix2Pix and Pix2PixHD: whole ``eval_size`` tiles, bilinear resize. SRGAN:
+    ``eval_size`` centre crops of the high-resolution images and their bicubic
+    downscale. ``cache=True`` (default) decodes each file once: the pre-scan that
+    checks the files also fills the cache that evaluation reads.
     """
-    from course_utils.datasets import PairedImageDataset
+    from course_utils.training import get_recipe
 
-    return PairedImageDataset(
-        folder, direction=cfg.direction, load_size=cfg.eval_size, crop_size=cfg.eval_size,
-        train=False, cache=cache, interpolation="bilinear", max_items=max_items, progress=progress,
-    )
+    return get_recipe(cfg).eval_dataset(folder, max_items=max_items, cache=cache, progress=progress)
 
 
 # --------------------------------------------------------------------------- plots
@@ -457,7 +472,10 @@ def save_sample_grid(netG: nn.Module, batch: dict, path, device, generate=None) 
         real_A = batch["real_A"].to(device)
         fake_B = (generate(netG, real_A) if generate else netG(real_A)).float().cpu()
     netG.train(was_training)
-    rows = torch.stack([batch["real_A"], fake_B, batch["real_B"]], dim=1).flatten(0, 1)
+    shown_A = batch["real_A"]
+    if shown_A.shape[-2:] != fake_B.shape[-2:]:  # super-resolution: the input shown at the output's size
+        shown_A = torch.nn.functional.interpolate(shown_A, size=fake_B.shape[-2:], mode="nearest")
+    rows = torch.stack([shown_A, fake_B.clamp(-1, 1), batch["real_B"]], dim=1).flatten(0, 1)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_image(rows * 0.5 + 0.5, path, nrow=3, padding=2, pad_value=1.0)
@@ -542,7 +560,6 @@ def train(
         CheckpointError: if ``out_dir`` already holds a checkpoint and
             ``resume`` is false, or the checkpoint does not match ``cfg``.
     """
-    from course_utils.datasets import PairedImageDataset
     from course_utils.training import get_recipe
 
     recipe = get_recipe(cfg)
@@ -582,11 +599,7 @@ def train(
 
     # --- data (scanned before anything trains)
     train_dir, val_dir = resolve_data(cfg)
-    train_set = PairedImageDataset(
-        train_dir, direction=cfg.direction, load_size=cfg.load_size, crop_size=cfg.crop_size,
-        train=True, flip=cfg.flip, cache=cfg.cache, interpolation=cfg.interpolation,
-        max_items=cfg.max_train_items, progress=progress and is_main,
-    )
+    train_set = recipe.train_dataset(train_dir, progress=progress and is_main)
     sample_set = eval_dataset(val_dir or train_dir, cfg, max_items=cfg.n_samples, progress=False)
     sample_batch = torch.utils.data.default_collate([sample_set[i] for i in range(len(sample_set))])
 

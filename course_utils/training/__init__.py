@@ -15,8 +15,11 @@ schedule, sample grids and atomic checkpoints. A model supplies a
 
 ``pix2pix train --model NAME`` picks one (:func:`get_recipe`); ``pix2pix
 eval``/``translate`` read the model's name from the checkpoint's config.
-Registered models: ``pix2pix`` (Isola et al. 2017) and ``pix2pixhd`` (Wang
-et al. 2018).
+Registered models: ``pix2pix`` (Isola et al. 2017), ``pix2pixhd`` (Wang
+et al. 2018) and ``srgan`` (Ledig et al. 2017, ×4 super-resolution; with
+``lambda_adv=0`` SRResNet). A recipe may also choose its data
+(``train_dataset``, ``eval_dataset``) and how ``translate`` runs
+(``translate_options``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from course_utils.errors import CourseError
 MODELS = {
     "pix2pix": "course_utils.training.pix2pix:Pix2PixRecipe",
     "pix2pixhd": "course_utils.training.pix2pixhd:Pix2PixHDRecipe",
+    "srgan": "course_utils.training.srgan:SRGANRecipe",
 }
 
 
@@ -78,6 +82,31 @@ class ModelRecipe:
     def generate(self, netG, real_A, progress: float):
         """``fake_B`` for the sample grids (``netG`` already in eval mode, no gradients)."""
         return netG(real_A)
+
+    def train_dataset(self, folder, progress: bool = True):
+        """The training set: by default :class:`~course_utils.datasets.PairedImageDataset` with the pix2pix jitter."""
+        from course_utils.datasets import PairedImageDataset
+
+        c = self.cfg
+        return PairedImageDataset(
+            folder, direction=c.direction, load_size=c.load_size, crop_size=c.crop_size, train=True,
+            flip=c.flip, cache=c.cache, interpolation=c.interpolation, max_items=c.max_train_items,
+            progress=progress,
+        )
+
+    def eval_dataset(self, folder, max_items=None, cache: bool = True, progress: bool = True):
+        """The deterministic samples/evaluation set: by default whole ``eval_size`` tiles, bilinear resize."""
+        from course_utils.datasets import PairedImageDataset
+
+        c = self.cfg
+        return PairedImageDataset(
+            folder, direction=c.direction, load_size=c.eval_size, crop_size=c.eval_size,
+            train=False, cache=cache, interpolation="bilinear", max_items=max_items, progress=progress,
+        )
+
+    def translate_options(self) -> dict:
+        """Keyword arguments of :func:`course_utils.evaluate.translate` for ``pix2pix translate``."""
+        return {"size": self.cfg.eval_size}
 
 
 def recipe_class(name: str) -> type[ModelRecipe]:

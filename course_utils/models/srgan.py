@@ -1,0 +1,287 @@
+"""SRGAN: the SRResNet generator, its discriminator and its losses (Ledig et al., CVPR 2017).
+
+Ledig et al., *Photo-Realistic Single Image Super-Resolution Using a Generative
+Adversarial Network*, CVPR 2017 (section 2.2 and figure 4 for the networks,
+section 2.2.1 for the perceptual loss). Images are ``(N, 3, H, W)`` tensors in
+``[-1, 1]``; the generator maps an ``(N, 3, h, w)`` low-resolution input to
+``(N, 3, 4h, 4w)`` (×4, two ×2 stages).
+
+- :class:`SRResNet` (``netG``): a 9×9 convolution + PReLU, ``B`` residual blocks
+  (:class:`ResidualBlock`: conv-BN-PReLU-conv-BN plus the input; the paper's
+  ``B = 16``), a conv-BN closing the body and a long skip from the front end
+  around it, two sub-pixel upsampling blocks (:class:`SubPixelUpsample`: a 3×3
+  conv to ``4C`` channels, ``PixelShuffle(2)``, PReLU; Shi et al., CVPR 2016),
+  and a 9×9 output convolution. The output is linear (no tanh): an MSE-trained
+  network should be free to reach the targets' range; values are clipped when
+  images are saved or scored.
+- :class:`SRDiscriminator` (``netD``): a 3×3 conv + LeakyReLU(0.2), seven
+  3×3 conv-BN-LeakyReLU blocks whose channels double (64 to 512) while every
+  second one halves the resolution with stride 2, then the dense head
+  (1024 units, LeakyReLU, 1 logit). The paper flattens the 6×6×512 map of its
+  96² crops into the dense layer; here a global average pool comes first, so the
+  head has the paper's widths and the discriminator takes any crop size.
+- The losses: :func:`pixel_mse` (SRResNet's loss, equation 4),
+  :class:`VGG54Loss` (the content loss on VGG19's ``phi_5,4`` features,
+  equation 5, scaled by ``1/12.75**2`` as in the paper's experiments),
+  :func:`adversarial_loss` (``-log D(G(I_LR))``, equation 6) with the weight
+  :data:`LAMBDA_ADV` ``= 1e-3``, and :func:`srgan_generator_loss` (equation 3:
+  content + ``1e-3`` · adversarial).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils.errors import CourseError
+from course_utils.models.pix2pixhd import vgg19_weights_available, vgg19_weights_path
+
+LAMBDA_ADV = 1e-3
+"""Weight of the adversarial term in the perceptual loss (paper, equation 3)."""
+
+VGG54_LAYER = 35
+"""Index in ``torchvision.models.vgg19().features`` of the ReLU after conv5_4: ``phi_5,4``."""
+
+VGG54_SCALE = 1 / 12.75**2
+"""The paper's rescaling of the VGG feature maps by 1/12.75 (section 3.2), applied to their MSE."""
+
+
+class ResidualBlock(nn.Module):
+    """``x + BN(conv(PReLU(BN(conv(x)))))``: 3×3 convolutions with ``channels`` maps (paper figure 4).
+
+    ``(N, C, H, W) -> (N, C, H, W)``.
+    """
+
+    def __init__(self, channels: int = 64):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.PReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def icnr_(weight: torch.Tensor, upscale: int = 2, init=nn.init.kaiming_normal_) -> torch.Tensor:
+    """Initialise a sub-pixel convolution's weight so that it starts as nearest-neighbour upsampling (ICNR).
+
+    Aitken et al., *Checkerboard artifact free sub-pixel convolution*, arXiv
+    1707.02937 (2017): draw the weights of ``C_out / upscale**2`` filters and
+    repeat each ``upscale**2`` times, so the ``upscale**2`` sub-pixels that
+    ``PixelShuffle`` puts next to each other start out equal, and the output has
+    no checkerboard at initialisation.
+
+    Args:
+        weight: ``(C_out, C_in, k, k)`` with ``C_out`` a multiple of ``upscale**2``; changed in place.
+    """
+    c_out = weight.shape[0]
+    r2 = upscale**2
+    if c_out % r2:
+        raise CourseError(f"icnr_: {c_out} output channels are not a multiple of upscale**2 = {r2}")
+    base = torch.empty(c_out // r2, *weight.shape[1:])
+    init(base)
+    with torch.no_grad():
+        weight.copy_(base.repeat_interleave(r2, dim=0))
+    return weight
+
+
+class SubPixelUpsample(nn.Module):
+    """×2 sub-pixel upsampling: 3×3 conv to ``4 C`` channels, ``PixelShuffle(2)``, PReLU (Shi et al. 2016).
+
+    ``(N, C, H, W) -> (N, C, 2H, 2W)``. The convolution works at the low
+    resolution and every output pixel gets its own filter (one of the 4 sub-pixel
+    phases), so no zeros are inserted and nothing overlaps, unlike a transposed
+    convolution. Its weight starts with :func:`icnr_`, so the block starts free
+    of checkerboard artefacts.
+    """
+
+    def __init__(self, channels: int = 64, upscale: int = 2):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels * upscale**2, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(upscale)
+        self.act = nn.PReLU()
+        icnr_(self.conv.weight, upscale)
+        nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.shuffle(self.conv(x)))
+
+
+class SRResNet(nn.Module):
+    """The SRGAN generator (paper figure 4): ``(N, 3, h, w)`` in ``[-1, 1]`` -> ``(N, 3, 4h, 4w)`` (linear output).
+
+    Args:
+        in_channels, out_channels: image channels (3).
+        ngf: feature maps of the body (paper: 64).
+        n_blocks: residual blocks ``B`` (paper: 16).
+        scale: the upscaling factor, a power of 2 (paper: 4, two sub-pixel blocks).
+    """
+
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 16,
+                 scale: int = 4):
+        super().__init__()
+        if scale < 2 or scale & (scale - 1):
+            raise CourseError(f"SRResNet: scale must be a power of 2 (2, 4, 8), got {scale}")
+        self.scale = scale
+        self.head = nn.Sequential(nn.Conv2d(in_channels, ngf, 9, padding=4), nn.PReLU())
+        self.body = nn.Sequential(*[ResidualBlock(ngf) for _ in range(n_blocks)],
+                                  nn.Conv2d(ngf, ngf, 3, padding=1), nn.BatchNorm2d(ngf))
+        self.upsample = nn.Sequential(*[SubPixelUpsample(ngf, 2) for _ in range(scale.bit_length() - 1)])
+        self.tail = nn.Conv2d(ngf, out_channels, 9, padding=4)
+
+    def forward(self, real_A: torch.Tensor) -> torch.Tensor:
+        h = self.head(real_A)
+        return self.tail(self.upsample(h + self.body(h)))  # the long skip
+
+
+class SRDiscriminator(nn.Module):
+    """The SRGAN discriminator (paper figure 4): ``(N, 3, H, W)`` -> ``(N, 1)`` logits (no sigmoid).
+
+    Args:
+        in_channels: image channels (3).
+        ndf: channels of the first convolution (paper: 64); they double every
+            second block up to ``8 ndf``.
+    """
+
+    def __init__(self, in_channels: int = 3, ndf: int = 64):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 3, padding=1), nn.LeakyReLU(0.2, inplace=True)]
+        c = ndf
+        for i, mult in enumerate((1, 2, 2, 4, 4, 8, 8)):
+            stride = 2 if i % 2 == 0 else 1
+            layers += [nn.Conv2d(c, ndf * mult, 3, stride=stride, padding=1, bias=False),
+                       nn.BatchNorm2d(ndf * mult), nn.LeakyReLU(0.2, inplace=True)]
+            c = ndf * mult
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 2 * c),
+                                  nn.LeakyReLU(0.2, inplace=True), nn.Linear(2 * c, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def define_G_sr(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 16,
+                scale: int = 4) -> SRResNet:
+    """An :class:`SRResNet` with PyTorch's default initialisation (ICNR for the sub-pixel convolutions)."""
+    return SRResNet(in_channels, out_channels, ngf, n_blocks, scale)
+
+
+def define_D_sr(in_channels: int = 3, ndf: int = 64) -> SRDiscriminator:
+    """An :class:`SRDiscriminator` with PyTorch's default initialisation."""
+    return SRDiscriminator(in_channels, ndf)
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def pixel_mse(fake_B: torch.Tensor, real_B: torch.Tensor) -> torch.Tensor:
+    """The pixel-wise MSE (paper equation 4), the loss of SRResNet: ``mean (fake_B - real_B)^2`` in ``[-1, 1]`` units."""
+    return F.mse_loss(fake_B.float(), real_B.float())
+
+
+def adversarial_loss(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+    """Binary cross-entropy on discriminator logits: ``-log D`` (real) or ``-log(1 - D)`` (fake), averaged.
+
+    With ``target_is_real=True`` on ``D(G(I_LR))`` this is the generator's
+    adversarial loss ``-log D(G(I_LR))`` of equation 6 (the non-saturating form).
+    """
+    target = torch.ones_like(logits) if target_is_real else torch.zeros_like(logits)
+    return F.binary_cross_entropy_with_logits(logits.float(), target.float())
+
+
+class VGG54Loss(nn.Module):
+    """The VGG content loss ``l_VGG/5,4`` (paper equation 5): MSE between VGG19 ``phi_5,4`` features, × 1/12.75².
+
+    ``phi_5,4`` is the feature map after the 4th convolution (and its ReLU)
+    before the 5th max-pooling of ImageNet-pretrained VGG19. Images in ``[-1, 1]``
+    are mapped to ImageNet's normalisation; the real features are detached and
+    VGG is frozen, in eval mode.
+
+    Args:
+        pretrained: load torchvision's weights from the torch cache (never
+            downloaded here). ``False``: random weights, only to test the mechanics.
+
+    Raises:
+        CourseError: ``pretrained`` and the weights are not in the cache (says how to get them).
+    """
+
+    def __init__(self, pretrained: bool = True):
+        super().__init__()
+        from torchvision.models import vgg19
+
+        net = vgg19(weights=None)
+        if pretrained:
+            path = vgg19_weights_path()
+            if not path.is_file():
+                raise CourseError(
+                    f"VGG19 weights not found at {path}; on a machine with internet run "
+                    f"`python -c 'import torchvision; torchvision.models.vgg19(weights=\"DEFAULT\")'`, "
+                    f"or use the MSE content loss (content_loss='mse')"
+                )
+            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        self.features = net.features[: VGG54_LAYER + 1].eval()
+        for p in self.features.parameters():
+            p.requires_grad_(False)
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def train(self, mode: bool = True):  # VGG stays in eval mode
+        super().train(mode)
+        self.features.eval()
+        return self
+
+    def phi(self, x: torch.Tensor) -> torch.Tensor:
+        """``phi_5,4(x)`` for ``x`` in ``[-1, 1]``."""
+        return self.features(((x.float() + 1) / 2 - self.mean) / self.std)
+
+    def forward(self, fake_B: torch.Tensor, real_B: torch.Tensor) -> torch.Tensor:
+        return VGG54_SCALE * F.mse_loss(self.phi(fake_B), self.phi(real_B).detach())
+
+
+def srgan_generator_loss(netD, fake_B: torch.Tensor, real_B: torch.Tensor, content=pixel_mse,
+                         lambda_adv: float = LAMBDA_ADV) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The perceptual loss of the generator (paper equation 3): ``content + lambda_adv * (-log D(G(I_LR))``.
+
+    Args:
+        netD: the discriminator (its parameters should be frozen by the caller);
+            ``fake_B`` is NOT detached, so the adversarial gradient reaches ``netG``.
+        fake_B, real_B: ``(N, 3, H, W)`` in ``[-1, 1]``.
+        content: ``content(fake_B, real_B)`` -> scalar: :func:`pixel_mse` (SRGAN-MSE) or a :class:`VGG54Loss`.
+        lambda_adv: the adversarial weight (paper: 1e-3).
+
+    Returns:
+        ``(total, content_term, adversarial_term)``; the adversarial term is unweighted.
+    """
+    content_term = content(fake_B, real_B)
+    adv = adversarial_loss(netD(fake_B), True)
+    return content_term + lambda_adv * adv, content_term, adv
+
+
+def srgan_discriminator_loss(netD, fake_B: torch.Tensor, real_B: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``netD``'s loss: ``BCE(D(real_B), 1) + BCE(D(fake_B.detach()), 0)``; returns ``(total, real, fake)``.
+
+    ``fake_B`` is detached, so this step sends no gradient into ``netG``.
+    """
+    d_real = adversarial_loss(netD(real_B), True)
+    d_fake = adversarial_loss(netD(fake_B.detach()), False)
+    return d_real + d_fake, d_real, d_fake
+
+
+__all__ = [
+    "LAMBDA_ADV",
+    "ResidualBlock",
+    "SRDiscriminator",
+    "SRResNet",
+    "SubPixelUpsample",
+    "VGG54Loss",
+    "adversarial_loss",
+    "define_D_sr",
+    "define_G_sr",
+    "icnr_",
+    "pixel_mse",
+    "srgan_discriminator_loss",
+    "srgan_generator_loss",
+    "vgg19_weights_available",
+]
