@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_train import cli, read_log
+from test_train import read_log
 from torch import nn
 
 from course_utils.checkpoint import load_checkpoint
@@ -300,22 +300,26 @@ def test_train_warmup_then_adversarial_and_checkpoint(pairs_root, tmp_path):
     assert res["step"] == 2 and all(r["G_adv"] == 0 and r["D_real"] == 0 for r in read_log(tmp_path / "srresnet"))
 
 
-def test_cli_train_resume_eval_translate(pairs_root, tmp_path):
+def test_cli_train_resume_eval_translate(pairs_root, tmp_path, capsys):
+    """The CLI in this process (no interpreter start-up); test_pix2pixhd runs it as a subprocess."""
+    from course_utils.cli import main
+
     run = tmp_path / "run"
-    args = ("train", "--model", "srgan", "--data", pairs_root, "--preset", "smoke", "--out", run, "--quiet")
-    res = cli(*args, "--max-steps", 3)
-    assert res.returncode == 0, res.stderr
-    assert "content loss mse" in res.stdout
+    args = ["train", "--model", "srgan", "--data", str(pairs_root), "--preset", "smoke", "--out", str(run), "--quiet"]
+    assert main([*args, "--max-steps", "3"]) == 0
+    assert "content loss mse" in capsys.readouterr().out
     ck = run / "checkpoints" / "latest.pt"
-    res = cli(*args, "--max-steps", 5, "--resume")
-    assert res.returncode == 0, res.stderr
+    assert main([*args, "--max-steps", "5", "--resume"]) == 0
     assert load_checkpoint(ck)["step"] == 5 and [r["step"] for r in read_log(run)] == [1, 2, 3, 4, 5]
-    res = cli("eval", "--checkpoint", ck, "--data", pairs_root / "val", "--json", tmp_path / "m.json", "--quiet")
-    assert res.returncode == 0, res.stderr
+    assert main(["eval", "--checkpoint", str(ck), "--data", str(pairs_root / "val"), "--json",
+                 str(tmp_path / "m.json"), "--quiet"]) == 0
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["n_images"] == 4 and set(m) == {"n_images", "psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y"}
     Image.new("RGB", (300, 90), (50, 120, 70)).save(tmp_path / "photo.png")  # larger than max_side: tiled
-    res = cli("translate", "--checkpoint", ck, tmp_path / "photo.png", pairs_root / "val" / "1.jpg",
-              "--out", tmp_path / "out")
-    assert res.returncode == 0, res.stderr
+    assert main(["translate", "--checkpoint", str(ck), str(tmp_path / "photo.png"), str(pairs_root / "val" / "1.jpg"),
+                 "--out", str(tmp_path / "out")]) == 0
     assert sorted(Image.open(p).size for p in (tmp_path / "out").iterdir()) == [(512, 256), (1200, 360)]
+    capsys.readouterr()
+    assert main(["train", "--model", "srgan", "--data", str(pairs_root / "nowhere"), "--preset", "smoke",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "no train/ folder" in capsys.readouterr().err
