@@ -1,6 +1,6 @@
 """The ``pix2pix`` command line: ``data fetch``, ``train``, ``eval``, ``translate``, ``audit`` and ``grade``.
 
-``train --model pix2pix|pix2pixhd|srgan`` picks the model; ``eval`` and
+``train --model pix2pix|pix2pixhd|srgan|cyclegan`` picks the model; ``eval`` and
 ``translate`` rebuild whichever model a checkpoint holds (for ``srgan``: eval
 reports PSNR/SSIM on Y with the bicubic baseline, translate upscales ×4).
 
@@ -21,7 +21,7 @@ from course_utils.errors import CourseError
 
 DATASET_NAMES = ("maps", "facades", "isbi2012")
 PAIRED_DATASETS = ("maps", "facades")
-MODEL_NAMES = ("pix2pix", "pix2pixhd", "srgan")
+MODEL_NAMES = ("pix2pix", "pix2pixhd", "srgan", "cyclegan")
 
 
 def _cmd_fetch(args) -> int:
@@ -84,6 +84,8 @@ def _cmd_train(args) -> int:
         lambda_FM=args.lambda_fm,
         lambda_adv=args.lambda_adv,
         content_loss=args.content_loss,
+        lambda_cyc=args.lambda_cyc,
+        lambda_idt=args.lambda_idt,
         **execution_overrides(args),
     )
     if args.data is None and args.dataset is None:
@@ -166,15 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--quiet", action="store_true", help="no progress bars")
     fetch.set_defaults(func=_cmd_fetch)
 
-    tr = sub.add_parser("train", help="train Pix2Pix, Pix2PixHD or SRGAN (--model)")
+    tr = sub.add_parser("train", help="train Pix2Pix, Pix2PixHD, SRGAN or CycleGAN (--model)")
     src = tr.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=PAIRED_DATASETS, help="a fetched data set")
     src.add_argument("--data", help="your own folder with train/ (and optionally val/) holding A|B images")
     tr.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
                     help="AtoB (default; maps: aerial -> map) or BtoA")
     tr.add_argument("--model", default="pix2pix", choices=MODEL_NAMES,
-                    help="pix2pix (Isola et al. 2017, default), pix2pixhd (Wang et al. 2018) or srgan "
-                         "(Ledig et al. 2017, x4 super-resolution of the aerial photos); "
+                    help="pix2pix (Isola et al. 2017, default), pix2pixhd (Wang et al. 2018), srgan "
+                         "(Ledig et al. 2017, x4 super-resolution of the aerial photos) or cyclegan "
+                         "(Zhu et al. 2017: unpaired, A and B drawn independently); "
                          "eval and translate read it from the checkpoint")
     tr.add_argument("--preset", default="cpu-quick", choices=("smoke", "cpu-quick", "cpu", "paper"),
                     help="cpu-quick (default), smoke, paper; cpu for pix2pix only")
@@ -201,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--content-loss", choices=("auto", "mse", "vgg"), default=None,
                     help="srgan: content loss; auto (default): VGG19 phi_5,4 when its pretrained weights are "
                          "cached and lambda_adv > 0, else the pixel MSE")
+    tr.add_argument("--lambda-cyc", type=float, default=None,
+                    help="cyclegan: weight of the cycle-consistency loss (paper: 10)")
+    tr.add_argument("--lambda-idt", type=float, default=None,
+                    help="cyclegan: weight of the identity loss as a fraction of --lambda-cyc (paper: 0.5; 0 = off)")
     add_execution_options(tr)
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)

@@ -3,7 +3,7 @@
 The loop (:func:`train`) is model-agnostic: a model supplies a
 :class:`~course_utils.training.ModelRecipe` (networks, one training step,
 sample generation, presets; see :mod:`course_utils.training`), chosen by
-``TrainConfig.model`` (``pix2pix train --model pix2pix|pix2pixhd``).
+``TrainConfig.model`` (``pix2pix train --model pix2pix|pix2pixhd|cyclegan``).
 
 Source: Isola et al., CVPR 2017, section 3.3 (optimisation) and appendix 6.2
 (training details). One step alternates one gradient step on ``netD`` and one
@@ -73,8 +73,8 @@ class TrainConfig:
     (``pix2pix train --plain``) is the plain step: float32, NCHW, eager, the
     for-loop Adam of a straightforward PyTorch pix2pix.
 
-    ``model`` names the recipe (:mod:`course_utils.training`): ``pix2pix``
-    or ``pix2pixhd``. The Pix2PixHD fields (Wang et al. 2018; ignored by
+    ``model`` names the recipe (:mod:`course_utils.training`): ``pix2pix``,
+    ``pix2pixhd`` or ``cyclegan``. The Pix2PixHD fields (Wang et al. 2018; ignored by
     Pix2Pix): ``ngf`` is then G1's width and ``ngf_local`` G2's (64 and 32 in
     the paper), ``n_downsample_global``/``n_blocks_global``/``n_blocks_local``
     the depths (4, 9, 3), ``num_D`` the discriminator scales (3),
@@ -82,6 +82,10 @@ class TrainConfig:
     pretrained weights are cached), ``global_fraction`` the share of the run
     (steps or time) spent training G1 alone at half resolution and
     ``freeze_global_fraction`` the share after it that trains G2 with G1 frozen.
+    The CycleGAN fields (Zhu et al. 2017; ignored by the others):
+    ``lambda_cyc`` the cycle-consistency weight (10), ``lambda_idt`` the
+    identity weight as a fraction of it (0.5) and ``pool_size`` the history of
+    generated images the discriminators see (50).
 
     The SRGAN fields (Ledig et al. 2017; ``model="srgan"``): ``scale`` the
     upscaling factor (4), ``n_blocks`` the residual blocks ``B`` (16),
@@ -153,6 +157,10 @@ class TrainConfig:
     lambda_adv: float = 1e-3
     content_loss: str = "auto"
     warmup_fraction: float = 0.0
+    # CycleGAN (course_utils.training.cyclegan)
+    lambda_cyc: float = 10.0
+    lambda_idt: float = 0.5
+    pool_size: int = 50
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -407,6 +415,10 @@ def epoch_indices(n: int, epoch: int, seed: int, rank: int = 0, world: int = 1) 
     """This rank's shuffled sample order for ``epoch``; a pure function of its arguments."""
     g = torch.Generator().manual_seed(seed * 100_003 + epoch)
     return torch.randperm(n, generator=g)[rank::world].tolist()
+
+
+# Unpaired models (ModelRecipe.unpaired) shuffle real_B with seed + this offset.
+UNPAIRED_SEED_OFFSET = 7919
 
 
 def _dist_info() -> tuple[int, int]:
@@ -703,9 +715,14 @@ def train(
         while step < total_steps:
             epoch, pos = divmod(step, steps_per_epoch)
             order = epoch_indices(len(train_set), epoch, cfg.seed, rank, world)[: steps_per_epoch * cfg.batch_size]
+            if recipe.unpaired:  # real_B from its own order, independent of real_A's (no pair is used)
+                order_B = epoch_indices(len(train_set), epoch, cfg.seed + UNPAIRED_SEED_OFFSET, rank, world)
             for b in range(pos, steps_per_epoch):
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                 batch = torch.utils.data.default_collate([train_set[i] for i in idx])
+                if recipe.unpaired:
+                    idx_B = order_B[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                    batch["real_B"] = torch.stack([train_set[i]["real_B"] for i in idx_B])
                 real_A = batch["real_A"].to(device, memory_format=memory_format, non_blocking=True)
                 real_B = batch["real_B"].to(device, memory_format=memory_format, non_blocking=True)
                 t_step = time.time()

@@ -208,7 +208,7 @@ def test_presets_and_recipe():
     with pytest.raises(CourseError, match="unknown preset 'cpu' for --model pix2pixhd"):
         config_from_preset("cpu", model="pix2pixhd")
     with pytest.raises(CourseError, match="unknown model"):
-        recipe_class("cyclegan")
+        recipe_class("stargan")
     with pytest.raises(CourseError, match="multiple of 16"):
         get_recipe(config_from_preset("cpu-quick", model="pix2pixhd", crop_size=100))
     with pytest.raises(CourseError, match="twice ngf_local"):

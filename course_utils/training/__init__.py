@@ -11,12 +11,14 @@ schedule, sample grids and atomic checkpoints. A model supplies a
 - ``loss_keys``, ``plot_groups``: what the step logs and how to plot it;
 - ``model_fields``: the config fields that define its networks (a checkpoint
   can only be resumed or evaluated with the same values);
-- ``presets``: its named configurations.
+- ``presets``: its named configurations;
+- ``unpaired``: ``True`` makes the loop draw each batch's ``real_B`` from its
+  own shuffled order of the training set, independent of ``real_A``'s (CycleGAN).
 
 ``pix2pix train --model NAME`` picks one (:func:`get_recipe`); ``pix2pix
 eval``/``translate`` read the model's name from the checkpoint's config.
 Registered models: ``pix2pix`` (Isola et al. 2017), ``pix2pixhd`` (Wang
-et al. 2018) and ``srgan`` (Ledig et al. 2017, ×4 super-resolution; with
+et al. 2018), ``cyclegan`` (Zhu et al. 2017, unpaired) and ``srgan`` (Ledig et al. 2017, ×4 super-resolution; with
 ``lambda_adv=0`` SRResNet). A recipe may also choose its data
 (``train_dataset``, ``eval_dataset``) and how ``translate`` runs
 (``translate_options``).
@@ -32,6 +34,7 @@ MODELS = {
     "pix2pix": "course_utils.training.pix2pix:Pix2PixRecipe",
     "pix2pixhd": "course_utils.training.pix2pixhd:Pix2PixHDRecipe",
     "srgan": "course_utils.training.srgan:SRGANRecipe",
+    "cyclegan": "course_utils.training.cyclegan:CycleGANRecipe",
 }
 
 
@@ -51,6 +54,8 @@ class ModelRecipe:
     plot_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # DDP must look for parameters that a step does not use (e.g. G2 while G1 trains alone)
     ddp_find_unused_parameters: bool = False
+    # True: real_B is drawn independently of real_A (its own shuffled order), so no pair is ever used
+    unpaired: bool = False
 
     def __init__(self, cfg):
         self.cfg = cfg
