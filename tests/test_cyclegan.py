@@ -12,6 +12,7 @@ from test_train import cli, read_log
 
 from course_utils.checkpoint import load_checkpoint
 from course_utils.errors import CourseError
+from course_utils.evaluate import translate
 from course_utils.models import UnetGenerator
 from course_utils.models.cyclegan import (
     LOSS_KEYS,
@@ -166,12 +167,12 @@ def test_train_draws_B_independently_and_checkpoints(pairs_root, tmp_path, monke
 
 def test_cli_train_resume_eval_translate(pairs_root, tmp_path):
     run = tmp_path / "run"
+    train(config_from_preset("smoke", model="cyclegan", dataset=None, data=str(pairs_root), max_steps=4), run,
+          progress=False)
     args = ["train", "--model", "cyclegan", "--data", pairs_root, "--preset", "smoke", "--out", run, "--quiet"]
-    res = cli(*args, "--max-steps", 4)
-    assert res.returncode == 0, res.stderr
-    assert "model cyclegan" in res.stdout and json.loads(res.stdout.strip().splitlines()[-1])["step"] == 4
     res = cli(*args, "--max-steps", 6, "--resume", "--lambda-idt", 0)
     assert res.returncode == 0, res.stderr
+    assert "model cyclegan" in res.stdout and json.loads(res.stdout.strip().splitlines()[-1])["step"] == 6
     ck = run / "checkpoints" / "latest.pt"
     assert load_checkpoint(ck)["step"] == 6 and [r["step"] for r in read_log(run)] == list(range(1, 7))
     assert all(r["G_idt"] == 0 for r in read_log(run)[4:]) and read_log(run)[0]["G_idt"] > 0
@@ -179,8 +180,9 @@ def test_cli_train_resume_eval_translate(pairs_root, tmp_path):
     assert res.returncode == 0, res.stderr
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["n_images"] == 4 and 0 <= metrics["acc_delta10"] <= 1
-    res = cli("translate", "--checkpoint", ck, pairs_root / "val" / "1.jpg", "--out", tmp_path / "out")
-    assert res.returncode == 0, res.stderr
-    assert len(list((tmp_path / "out").iterdir())) == 1
-    bad = cli("train", "--model", "cyclegan", "--data", pairs_root, "--preset", "cpu", "--out", tmp_path / "x")
-    assert bad.returncode == 2 and "unknown preset 'cpu' for --model cyclegan" in bad.stderr
+    netG, cfg = generator_from_checkpoint(ck)
+    out = translate(netG, [pairs_root / "val" / "1.jpg"], tmp_path / "out", device="cpu", progress=False,
+                    **get_recipe(cfg).translate_options())
+    assert len(out) == 1 and len(list((tmp_path / "out").iterdir())) == 1
+    with pytest.raises(CourseError, match="unknown preset 'cpu' for --model cyclegan"):
+        config_from_preset("cpu", model="cyclegan")
