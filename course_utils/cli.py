@@ -1,6 +1,6 @@
 """The ``pix2pix`` command line: ``data fetch``, ``train``, ``eval``, ``translate``, ``audit`` and ``grade``.
 
-``train --model pix2pix|pix2pixhd|srgan|cyclegan`` picks the model; ``eval`` and
+``train --model pix2pix|pix2pixhd|srgan|cyclegan|spade`` picks the model; ``eval`` and
 ``translate`` rebuild whichever model a checkpoint holds (for ``srgan``: eval
 reports PSNR/SSIM on Y with the bicubic baseline, translate upscales ×4).
 
@@ -21,7 +21,7 @@ from course_utils.errors import CourseError
 
 DATASET_NAMES = ("maps", "facades", "isbi2012")
 PAIRED_DATASETS = ("maps", "facades")
-MODEL_NAMES = ("pix2pix", "pix2pixhd", "srgan", "cyclegan")
+MODEL_NAMES = ("pix2pix", "pix2pixhd", "srgan", "cyclegan", "spade")
 
 
 def _cmd_fetch(args) -> int:
@@ -86,6 +86,7 @@ def _cmd_train(args) -> int:
         content_loss=args.content_loss,
         lambda_cyc=args.lambda_cyc,
         lambda_idt=args.lambda_idt,
+        use_vae=True if args.use_vae else None,
         **execution_overrides(args),
     )
     if args.data is None and args.dataset is None:
@@ -168,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--quiet", action="store_true", help="no progress bars")
     fetch.set_defaults(func=_cmd_fetch)
 
-    tr = sub.add_parser("train", help="train Pix2Pix, Pix2PixHD, SRGAN or CycleGAN (--model)")
+    tr = sub.add_parser("train", help="train Pix2Pix, Pix2PixHD, SRGAN, CycleGAN or SPADE (--model)")
     src = tr.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=PAIRED_DATASETS, help="a fetched data set")
     src.add_argument("--data", help="your own folder with train/ (and optionally val/) holding A|B images")
@@ -176,8 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="AtoB (default; maps: aerial -> map) or BtoA")
     tr.add_argument("--model", default="pix2pix", choices=MODEL_NAMES,
                     help="pix2pix (Isola et al. 2017, default), pix2pixhd (Wang et al. 2018), srgan "
-                         "(Ledig et al. 2017, x4 super-resolution of the aerial photos) or cyclegan "
-                         "(Zhu et al. 2017: unpaired, A and B drawn independently); "
+                         "(Ledig et al. 2017, x4 super-resolution of the aerial photos), cyclegan "
+                         "(Zhu et al. 2017: unpaired, A and B drawn independently) or spade "
+                         "(GauGAN, Park et al. 2019; facades labels -> photo); "
                          "eval and translate read it from the checkpoint")
     tr.add_argument("--preset", default="cpu-quick", choices=("smoke", "cpu-quick", "cpu", "paper"),
                     help="cpu-quick (default), smoke, paper; cpu for pix2pix only")
@@ -198,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lambda-l1", type=float, default=None, help="weight of the L1 term (paper: 100)")
     tr.add_argument("--gan-weight", type=float, default=None, help="weight of the cGAN term; 0 = L1 alone")
     tr.add_argument("--lambda-fm", type=float, default=None,
-                    help="pix2pixhd: weight of the feature-matching loss (paper: 10)")
+                    help="pix2pixhd, spade: weight of the feature-matching loss (paper: 10)")
     tr.add_argument("--lambda-adv", type=float, default=None,
                     help="srgan: weight of the adversarial term (paper: 1e-3); 0 trains SRResNet (MSE alone)")
     tr.add_argument("--content-loss", choices=("auto", "mse", "vgg"), default=None,
@@ -208,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="cyclegan: weight of the cycle-consistency loss (paper: 10)")
     tr.add_argument("--lambda-idt", type=float, default=None,
                     help="cyclegan: weight of the identity loss as a fraction of --lambda-cyc (paper: 0.5; 0 = off)")
+    tr.add_argument("--use-vae", action="store_true",
+                    help="spade: train the VAE style encoder too (multimodal synthesis, KL weight 0.05)")
     add_execution_options(tr)
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)

@@ -471,3 +471,95 @@ def maps_palette(root=None) -> Palette:
 
     train_dir = dataset_folder("maps", "train", root)
     return load_or_derive_palette(train_dir, cache_dir() / "maps_palette.json")
+
+
+# ----------------------------------------------------------------------------
+# facades: the CMP classes
+# ----------------------------------------------------------------------------
+
+FACADES_CLASSES = ("background", "facade", "window", "door", "cornice", "sill", "balcony", "blind", "deco",
+                   "molding", "pillar", "shop")
+"""The 12 classes of the CMP Facade Database in its label order 1-12 (Tyleček and Šára, GCPR 2013)."""
+
+FACADES_COLOURS = ((0, 0, 222), (1, 48, 254), (2, 127, 254), (2, 207, 255), (33, 254, 225), (112, 254, 144),
+                   (192, 254, 64), (254, 240, 3), (254, 159, 2), (254, 80, 1), (251, 1, 2), (174, 0, 1))
+"""RGB colour of each class of :data:`FACADES_CLASSES` in the pix2pix release's label maps (the right halves).
+
+The release draws label ``k`` (1-12) with one flat colour along a blue-to-red
+ramp (dark blue background, blue facade, light blue windows, ... dark red
+shops). The values were measured on the course's copy of the 400 training
+maps with :func:`derive_map_palette` (``half="B"``, ``radius=8``,
+``min_fraction=0.004``, ``max_candidates=24``; about 1.5 minutes), which finds
+these twelve flat colours plus one blend of the two oranges, (242, 82, 20),
+left out here; they take the CMP names in ramp
+order. Checks on the data (``tests/test_spade.py``, when the data is fetched):
+every class occurs in the training split, doors and shops lie in the lower
+part of the images, and 95 % of the label pixels are within RGB distance 100
+of a class colour; the rest are JPEG blends at region borders, which snap to
+the nearest class.
+"""
+
+LABEL_FAR_DISTANCE = 100.0
+"""RGB distance (0-255 scale) beyond which a label-map pixel counts as far from every class colour."""
+LABEL_MAX_FAR_FRACTION = 0.3
+"""Largest share of far pixels a label map may have. On the course's facades (train, val, test) the worst
+map has 14 % (JPEG blends at borders; 5 % on average), a facade *photo* at least 65 %."""
+
+
+def facades_palette() -> Palette:
+    """The CMP facade classes and their label-map colours (:data:`FACADES_CLASSES`, :data:`FACADES_COLOURS`).
+
+    One colour per class, so class indices ``0..11`` are CMP labels ``1..12``.
+    """
+    return Palette(FACADES_CLASSES, np.array(FACADES_COLOURS))
+
+
+def snap_label_map(images, palette: Palette | None = None, *, far_distance: float = LABEL_FAR_DISTANCE,
+                   max_far_fraction: float = LABEL_MAX_FAR_FRACTION, what: str = "label map") -> np.ndarray:
+    """Snap the pixels of JPEG label maps to the nearest class colour: class indices ``(N, H, W)`` int64.
+
+    JPEG compression bleeds the flat label colours into each other at region
+    borders; each pixel takes the class of the nearest palette colour
+    (squared RGB distance, :func:`~course_utils.metrics.nearest_colour_labels`).
+
+    Args:
+        images: ``(N, H, W, 3)`` or ``(H, W, 3)`` uint8 RGB label maps (0-255).
+        palette: default :func:`facades_palette`.
+        far_distance, max_far_fraction: a map with more than ``max_far_fraction``
+            of its pixels farther than ``far_distance`` from every colour is refused.
+
+    Raises:
+        DataError: naming ``what`` and the image index, when a map is mostly far
+            from the palette (a photo passed as labels, or labels of another data set).
+    """
+    palette = palette if palette is not None else facades_palette()
+    arr = np.asarray(images)
+    single = arr.ndim == 3
+    if single:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
+        raise DataError(f"{what}: expected uint8 RGB images of shape (N, H, W, 3), got {arr.dtype} {arr.shape}")
+    labels = np.empty(arr.shape[:3], dtype=np.int64)
+    centres = palette.colours.astype(np.int32)
+    for i, im in enumerate(arr):
+        d = ((im.astype(np.int32)[:, :, None, :] - centres[None, None]) ** 2).sum(-1)
+        far = float((d.min(-1) > far_distance**2).mean())
+        if far > max_far_fraction:
+            raise DataError(
+                f"{what} {i}: {far:.0%} of its pixels are farther than RGB distance {far_distance:.0f} from "
+                f"every class colour (at most {max_far_fraction:.0%} allowed); it does not look like a CMP "
+                f"facade label map. Pass the label half (BtoA: the right half of a facades file), drawn "
+                f"with the colours of course_utils.palette.FACADES_COLOURS."
+            )
+        labels[i] = palette.class_index[d.argmin(-1)]
+    return labels[0] if single else labels
+
+
+def labels_to_rgb(labels, palette: Palette | None = None) -> np.ndarray:
+    """Class indices ``(..., H, W)`` -> uint8 RGB ``(..., H, W, 3)`` in the palette's colours (first colour of each class)."""
+    palette = palette if palette is not None else facades_palette()
+    labels = np.asarray(labels)
+    first = np.array([palette.colours[list(palette.class_index).index(c)] for c in range(len(palette.class_names))])
+    if labels.size and (labels.min() < 0 or labels.max() >= len(first)):
+        raise ValueError(f"labels must be in [0, {len(first)}), got [{labels.min()}, {labels.max()}]")
+    return first[labels].astype(np.uint8)

@@ -3,7 +3,7 @@
 The loop (:func:`train`) is model-agnostic: a model supplies a
 :class:`~course_utils.training.ModelRecipe` (networks, one training step,
 sample generation, presets; see :mod:`course_utils.training`), chosen by
-``TrainConfig.model`` (``pix2pix train --model pix2pix|pix2pixhd|cyclegan``).
+``TrainConfig.model`` (``pix2pix train --model pix2pix|pix2pixhd|cyclegan|spade``).
 
 Source: Isola et al., CVPR 2017, section 3.3 (optimisation) and appendix 6.2
 (training details). One step alternates one gradient step on ``netD`` and one
@@ -97,6 +97,13 @@ class TrainConfig:
     from a trained SRResNet). For SRGAN ``crop_size`` and ``eval_size`` are sides
     of high-resolution crops (the input is ``scale`` times smaller).
 
+    The SPADE fields (Park et al. 2019; :mod:`course_utils.training.spade`):
+    ``n_up`` upsamplings of the generator (5), ``spade_hidden`` the width of
+    each SPADE layer's shared convolution (128), ``use_vae`` with ``z_dim``,
+    ``nef``, ``n_layers_E`` the optional style encoder and ``lambda_KLD`` its
+    KL weight (0.05); ``ngf``, ``ndf``, ``n_layers_D``, ``num_D``,
+    ``lambda_FM``, ``lambda_VGG`` as for Pix2PixHD.
+
     ``time_budget`` is in minutes of ``time_budget_clock``: ``"wall"`` (the
     default: wall-clock time) or ``"cpu"`` (the CPU time of the training
     process, all its threads: two busy threads use two CPU minutes per
@@ -161,6 +168,14 @@ class TrainConfig:
     lambda_cyc: float = 10.0
     lambda_idt: float = 0.5
     pool_size: int = 50
+    # SPADE / GauGAN (course_utils.training.spade)
+    n_up: int = 5
+    spade_hidden: int = 128
+    use_vae: bool = False
+    z_dim: int = 256
+    nef: int = 64
+    n_layers_E: int = 6
+    lambda_KLD: float = 0.05
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -631,7 +646,7 @@ def train(
     recipe.setup(device, is_main)
     memory_format = exe.memory_format
     netG_t, netD_t = exe.prepare(netG, netD)  # compiled wrappers when exe.compile; they share the weights
-    optG, optD = make_optimizers(netG, netD, cfg.lr, cfg.beta1, fused=exe.fused_adam)
+    optG, optD = recipe.make_optimizers(netG, netD, fused=exe.fused_adam)
     if cfg.time_budget_clock not in ("wall", "cpu"):
         raise CourseError(f"time_budget_clock must be 'wall' or 'cpu', got {cfg.time_budget_clock!r}")
     now = time.process_time if cfg.time_budget_clock == "cpu" else time.time

@@ -6,6 +6,8 @@ schedule, sample grids and atomic checkpoints. A model supplies a
 :class:`ModelRecipe`:
 
 - ``build_networks(cfg)``: ``netG`` and ``netD``, initialised;
+- ``make_optimizers(netG, netD, fused)``: optional, default Adam with
+  ``cfg.lr`` and betas ``(cfg.beta1, 0.999)`` for both;
 - ``train_step(...)``: one optimisation step on a batch, returning its losses;
 - ``generate(netG, real_A, progress)``: what the sample grids show;
 - ``loss_keys``, ``plot_groups``: what the step logs and how to plot it;
@@ -18,10 +20,10 @@ schedule, sample grids and atomic checkpoints. A model supplies a
 ``pix2pix train --model NAME`` picks one (:func:`get_recipe`); ``pix2pix
 eval``/``translate`` read the model's name from the checkpoint's config.
 Registered models: ``pix2pix`` (Isola et al. 2017), ``pix2pixhd`` (Wang
-et al. 2018), ``cyclegan`` (Zhu et al. 2017, unpaired) and ``srgan`` (Ledig et al. 2017, ×4 super-resolution; with
-``lambda_adv=0`` SRResNet). A recipe may also choose its data
-(``train_dataset``, ``eval_dataset``) and how ``translate`` runs
-(``translate_options``).
+et al. 2018), ``cyclegan`` (Zhu et al. 2017, unpaired), ``srgan`` (Ledig et al. 2017, ×4 super-resolution; with
+``lambda_adv=0`` SRResNet) and ``spade`` (GauGAN, Park et al. 2019). A recipe may also choose its data
+(``train_dataset``, ``eval_dataset``), how ``translate`` runs
+(``translate_options``) and its optimisers (``make_optimizers``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ MODELS = {
     "pix2pixhd": "course_utils.training.pix2pixhd:Pix2PixHDRecipe",
     "srgan": "course_utils.training.srgan:SRGANRecipe",
     "cyclegan": "course_utils.training.cyclegan:CycleGANRecipe",
+    "spade": "course_utils.training.spade:SpadeRecipe",
 }
 
 
@@ -75,6 +78,12 @@ class ModelRecipe:
     def build_generator(self, cfg):
         """``netG`` alone (for eval and translate); by default the first of :meth:`build_networks`."""
         return self.build_networks(cfg)[0]
+
+    def make_optimizers(self, netG, netD, fused: bool = False):
+        """``(optG, optD)``; by default :func:`course_utils.train.make_optimizers` with ``cfg.lr`` and ``cfg.beta1``."""
+        from course_utils.train import make_optimizers
+
+        return make_optimizers(netG, netD, self.cfg.lr, self.cfg.beta1, fused=fused)
 
     def uses_netD(self) -> bool:
         """Whether the step trains ``netD`` (its lr scheduler is stepped only then)."""
