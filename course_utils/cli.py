@@ -98,6 +98,32 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _eval_segmentation(args, device) -> int:
+    """``eval --metric segmentation``: the facades segmenter's scores on a checkpoint's photos or (``--real``) the real ones."""
+    from course_utils.datasets import dataset_folder
+    from course_utils.segmenter import load_or_train_segmenter, score_generator, score_real
+    from course_utils.train import generator_from_checkpoint
+
+    if args.dataset != "facades" and not args.data:
+        raise CourseError("--metric segmentation scores labels -> photo models on facades: give --dataset facades "
+                          "(or --data with a folder of facades photo | label pairs)")
+    if bool(args.real) == bool(args.checkpoint):
+        raise CourseError("--metric segmentation: give either --checkpoint (score its photos) or --real "
+                          "(score the real photos: the upper bound)")
+    folder = Path(args.data) if args.data else dataset_folder("facades", args.split)
+    net, info = load_or_train_segmenter(progress=not args.quiet)
+    if args.real:
+        scores = {"source": "real photos", **score_real(net, folder, args.max_images)}
+    else:
+        netG, cfg = generator_from_checkpoint(args.checkpoint, device)
+        if cfg.direction != "BtoA":
+            raise CourseError(f"{args.checkpoint}: trained {cfg.direction}; the segmentation score needs a "
+                              f"labels -> photo model (facades BtoA)")
+        scores = {"source": str(args.checkpoint), **score_generator(netG, cfg, net, folder, args.max_images, device)}
+    scores["segmenter"] = {"sha256": info["sha256"], "settings": info["settings"]}
+    return _report({"metric": "segmentation", **scores}, args)
+
+
 def _cmd_eval(args) -> int:
     from course_utils.datasets import dataset_folder
     from course_utils.device import pick_device
@@ -105,6 +131,10 @@ def _cmd_eval(args) -> int:
     from course_utils.train import eval_dataset, generator_from_checkpoint
 
     device = pick_device(args.device)
+    if args.metric == "segmentation":
+        return _eval_segmentation(args, device)
+    if args.real or not args.checkpoint:
+        raise CourseError("give --checkpoint (--real only goes with --metric segmentation)")
     netG, cfg = generator_from_checkpoint(args.checkpoint, device)
     if args.direction:
         cfg.direction = args.direction
@@ -217,7 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=_cmd_train)
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint on a held-out split")
-    ev.add_argument("--checkpoint", required=True)
+    ev.add_argument("--checkpoint", default=None, help="the run's checkpoint (latest.pt)")
+    ev.add_argument("--metric", choices=("default", "segmentation"), default="default",
+                    help="default: the pixel and map metrics; segmentation: facades labels -> photo, the "
+                         "course's segmenter (trained once on facades train, cached) on the generated val photos "
+                         "against the input labels: per-pixel accuracy, class accuracy, mean IoU")
+    ev.add_argument("--real", action="store_true",
+                    help="with --metric segmentation: score the real val photos instead (the upper bound)")
     esrc = ev.add_mutually_exclusive_group(required=True)
     esrc.add_argument("--dataset", choices=PAIRED_DATASETS)
     esrc.add_argument("--data", help="a folder of A|B images")

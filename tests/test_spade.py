@@ -13,6 +13,7 @@ from PIL import Image
 from test_train import cli, read_log
 
 from course_utils.checkpoint import load_checkpoint
+from course_utils.cli import main
 from course_utils.errors import CourseError, DataError
 from course_utils.evaluate import translate
 from course_utils.models.spade import (
@@ -34,6 +35,7 @@ from course_utils.palette import (
     snap_label_map,
 )
 from course_utils.paths import data_root
+from course_utils.segmenter import segmentation_scores
 from course_utils.train import config_from_preset, generator_from_checkpoint, train
 from course_utils.training import get_recipe
 from course_utils.training.spade import LOSS_KEYS, spade_train_step
@@ -260,3 +262,50 @@ def test_cli_train_resume_eval_translate(facades_root, tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(90, 200, (32, 32, 3), dtype=np.uint8)).save(photo)
     with pytest.raises(CourseError, match="does not look like a label map"):
         translate(netG, [photo], tmp_path / "out2", device="cpu", size=32)
+
+
+# --------------------------------------------------------------------------- the segmentation score
+
+
+def test_segmentation_scores_by_hand():
+    target = np.array([[[0, 0, 1, 1]]])
+    pred = np.array([[[0, 1, 1, 1]]])
+    s = segmentation_scores(pred, target)
+    assert s["pixel_accuracy"] == 0.75 and s["mean_class_accuracy"] == 0.75
+    assert np.isclose(s["mean_iou"], (1 / 2 + 2 / 3) / 2) and s["iou"]["door"] is None
+
+
+def test_segmenter_cache_and_cli(facades_root, tmp_path, monkeypatch):
+    """Trained once, cached with sha256 + settings, reloaded; a tampered file or new settings retrain it."""
+    from course_utils import segmenter
+
+    tiny = segmenter.SegmenterSettings(netG="unet_32", ngf=4, steps=3, batch_size=2)
+    monkeypatch.setattr(segmenter, "DEFAULT_SETTINGS", tiny)
+    monkeypatch.setenv("PIX2PIX_CACHE_DIR", str(tmp_path / "cache"))
+    photos, labels, _ = segmenter.load_facades(facades_root / "val")
+    assert photos.shape == (4, 128, 128, 3) and labels.shape == (4, 128, 128) and labels.max() < K
+    net, meta = segmenter.load_or_train_segmenter(root=tmp_path, progress=False)
+    cached = json.loads((tmp_path / "cache" / "facades_segmenter.json").read_text())
+    assert cached["sha256"] == meta["sha256"] and cached["settings"]["steps"] == 3 and cached["n_train_files"] == 8
+    assert net(torch.zeros(1, 3, 32, 32)).shape == (1, K, 32, 32)
+    monkeypatch.setattr(segmenter, "train_segmenter", lambda *a, **k: pytest.fail("the cache was not used"))
+    assert segmenter.load_or_train_segmenter(root=tmp_path, progress=False)[1]["sha256"] == meta["sha256"]
+    monkeypatch.undo()
+    monkeypatch.setattr(segmenter, "DEFAULT_SETTINGS", tiny)
+    monkeypatch.setenv("PIX2PIX_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIX2PIX_DATA_ROOT", str(tmp_path))
+    (tmp_path / "cache" / "facades_segmenter.pt").write_bytes(b"tampered")
+    res = tmp_path / "real.json"
+    assert main(["eval", "--metric", "segmentation", "--real", "--dataset", "facades", "--quiet", "--json",
+                 str(res)]) == 0
+    real = json.loads(res.read_text())
+    assert real["n_images"] == 4 and 0 <= real["mean_iou"] <= real["pixel_accuracy"] <= 1
+    assert len(real["segmenter"]["sha256"]) == 64  # the tampered file was replaced by a retrained one
+    assert json.loads((tmp_path / "cache" / "facades_segmenter.json").read_text())["sha256"] == real["segmenter"]["sha256"]
+    cfg = config_from_preset("smoke", model="spade", dataset=None, data=str(facades_root))
+    train(cfg, tmp_path / "run", progress=False)
+    assert main(["eval", "--metric", "segmentation", "--checkpoint", str(tmp_path / "run/checkpoints/latest.pt"),
+                 "--dataset", "facades", "--quiet", "--json", str(res)]) == 0
+    fake = json.loads(res.read_text())
+    assert fake["n_images"] == 4 and fake["source"].endswith("latest.pt") and 0 <= fake["pixel_accuracy"] <= 1
+    assert main(["eval", "--metric", "segmentation", "--dataset", "maps", "--real"]) == 2
