@@ -275,12 +275,15 @@ def randomise_weights(net: nn.Module, seed: int = 0) -> nn.Module:
         for m in net.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 fan_in = m.weight[0].numel() if isinstance(m, nn.Conv2d) else m.weight[:, 0].numel()
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+                # under a parametrization (spectral norm) m.weight is computed: write the original
+                weight = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+                weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
                 if m.bias is not None:
                     m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
             elif isinstance(m, nn.BatchNorm2d):
-                m.weight.copy_(1 + 0.3 * torch.randn(m.weight.shape, generator=g))
-                m.bias.copy_(0.2 * torch.randn(m.bias.shape, generator=g))
+                if m.affine:  # a parameter-free BatchNorm (SPADE's) has running statistics only
+                    m.weight.copy_(1 + 0.3 * torch.randn(m.weight.shape, generator=g))
+                    m.bias.copy_(0.2 * torch.randn(m.bias.shape, generator=g))
                 m.running_mean.copy_(0.2 * torch.randn(m.running_mean.shape, generator=g))
                 m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
     return net
