@@ -142,6 +142,8 @@ def _cmd_eval(args) -> int:
         folder = Path(args.data)
     else:
         folder = dataset_folder(args.dataset, args.split)
+    if cfg.model == "srgan":  # what is scored follows this command: maps -> aerial halves, --data -> whole images
+        cfg.data, cfg.dataset = (str(folder), None) if args.data else (None, args.dataset)
     dataset = eval_dataset(folder, cfg, max_items=args.max_images, progress=not args.quiet)
     if cfg.model == "srgan":
         from course_utils.evaluate import evaluate_sr

@@ -315,6 +315,12 @@ def test_cli_train_resume_eval_translate(pairs_root, tmp_path, capsys):
                  str(tmp_path / "m.json"), "--quiet"]) == 0
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["n_images"] == 4 and set(m) == {"n_images", "psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y"}
+    # a folder of A|B pairs given to eval is scored as whole images, like --data in training
+    assert main(["eval", "--checkpoint", str(ck), "--data", str(pairs_root / "train"), "--max-images", "2",
+                 "--save-images", str(tmp_path / "ev"), "--quiet"]) == 0
+    first = np.asarray(Image.open(sorted((tmp_path / "ev").iterdir())[0]))  # bicubic | netG | real, 32 px crops
+    whole = np.asarray(Image.open(pairs_root / "train" / "1.jpg").convert("RGB"))
+    assert first.shape == (32, 96, 3) and np.array_equal(first[:, 64:], whole[16:48, 48:80])  # centre of the whole
     Image.new("RGB", (300, 90), (50, 120, 70)).save(tmp_path / "photo.png")  # larger than max_side: tiled
     assert main(["translate", "--checkpoint", str(ck), str(tmp_path / "photo.png"), str(pairs_root / "val" / "1.jpg"),
                  "--out", str(tmp_path / "out")]) == 0

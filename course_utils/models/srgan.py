@@ -211,7 +211,9 @@ class VGG54Loss(nn.Module):
         super().__init__()
         from torchvision.models import vgg19
 
-        net = vgg19(weights=None)
+        with torch.device("meta"):  # the layers without their (large) initialisation; the classifier is never built
+            features = vgg19(weights=None).features[: VGG54_LAYER + 1]
+        features = features.to_empty(device="cpu")
         if pretrained:
             path = vgg19_weights_path()
             if not path.is_file():
@@ -220,8 +222,14 @@ class VGG54Loss(nn.Module):
                     f"`python -c 'import torchvision; torchvision.models.vgg19(weights=\"DEFAULT\")'`, "
                     f"or use the MSE content loss (content_loss='mse')"
                 )
-            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        self.features = net.features[: VGG54_LAYER + 1].eval()
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            features.load_state_dict({k.removeprefix("features."): v for k, v in state.items()
+                                      if k.startswith("features.") and int(k.split(".")[1]) <= VGG54_LAYER})
+        else:
+            for m in features.modules():
+                if isinstance(m, nn.Conv2d):
+                    m.reset_parameters()
+        self.features = features.eval()
         for p in self.features.parameters():
             p.requires_grad_(False)
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
