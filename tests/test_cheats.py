@@ -31,6 +31,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CHEATS_DIR = REPO / "tests" / "cheats"
 MISTAKES_DIR = REPO / "tests" / "mistakes"
+CELL_TIMEOUT = 30  # seconds per cell (see execute_like_autograde)
 
 pytestmark = pytest.mark.slow
 
@@ -90,6 +91,10 @@ def execute_like_autograde(nb, workdir: Path, monkeypatch) -> dict[str, str | No
     config = Config()
     exec(compile((REPO / "nbgrader_config.py").read_text(), "nbgrader_config.py", "exec"),
          {"get_config": lambda: config})
+    # A cheat that hangs the kernel (e.g. ``builtins.isinstance`` always True) is interrupted
+    # after CELL_TIMEOUT instead of nbgrader's 120 s: the interrupted cell is an error either way,
+    # and no cell of a notebook in fast mode needs more than a few seconds.
+    config.Execute.timeout = CELL_TIMEOUT
     tests = [i for i, c in enumerate(nb.cells) if meta(c).get("grade") and not meta(c).get("solution")]
     nb = copy.deepcopy(nb)
     nb.cells = nb.cells[: max(tests) + 1]
