@@ -214,15 +214,21 @@ def test_opens_with_objectives_and_time_estimate(path):
 
 
 # --- nbgrader validate -----------------------------------------------------------------------
+# `nbgrader validate` (the students' Validate button) executes a notebook the way autograde does.
+# The autograde round trips below already run every assignment's reference answers (full marks)
+# and blank release (0 on every test); here validate's own verdicts are checked on one assignment,
+# which keeps `make test` within its time budget as assignments are added.
+VALIDATE_ASSIGNMENTS = ["02_patchgan"]
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+
+@pytest.mark.parametrize("assignment", VALIDATE_ASSIGNMENTS)
 def test_validate_passes_on_the_solution(assignment):
     path = notebook_path(SOLUTIONS, assignment)
     proc = nbgrader("validate", str(path), cwd=REPO)
     assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout[-3000:]
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", VALIDATE_ASSIGNMENTS)
 def test_validate_invert_on_the_blank_release(assignment):
     """--invert complains about every test that passes: on the blank release none may pass."""
     path = notebook_path(RELEASE, assignment)
