@@ -57,8 +57,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import nbformat
-
 __all__ = ["Finding", "audit_notebook", "audit_source", "format_report", "mark_for_review"]
 
 _STUDENT_TAG = "course_utils audit"
@@ -449,6 +447,8 @@ def audit_notebook(path: str | Path, release: str | Path | None = None) -> list[
         FileNotFoundError: when ``path`` (or ``release``) does not exist.
         nbformat.reader.NotJSONError: when ``path`` is not a notebook (reported by the command).
     """
+    import nbformat  # here, not at the top: it takes ~2 s to import, and every `pix2pix` command builds this parser
+
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     released = {}
