@@ -228,8 +228,20 @@ def run_all_cells(page, url: str, token: str, path: str) -> None:
     # the kernel is up when the toolbar's status says Idle
     expect(page.locator(f"{PANEL} .jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']")
            ).to_be_attached(timeout=120_000)
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    for _attempt in range(3):  # a click can land while the page is still settling: check that the run started
+        page.keyboard.press("Escape")
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        started = time.monotonic() + 30
+        while time.monotonic() < started:
+            if any(p != "[ ]:" for p in page.evaluate(PROMPTS_JS)):
+                break
+            time.sleep(0.5)
+        else:
+            continue
+        break
+    else:
+        pytest.fail(f"{path}: Run > Run All Cells did not start the notebook (3 tries)")
     deadline = time.monotonic() + RUN_TIMEOUT_S
     idle_polls = 0
     while True:
