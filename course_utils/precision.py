@@ -146,3 +146,19 @@ def choose_precision(device: torch.device | str = "cpu", amp: str = "auto") -> P
             )
         return Precision("off", "cpu", "float32 (this CPU has no native bf16)")
     return Precision("bf16", "cpu", f"bf16 autocast ({unit})")
+
+
+def backward_and_step(opt: torch.optim.Optimizer, loss: torch.Tensor, scaler=None) -> None:
+    """``loss.backward()`` then ``opt.step()``, through ``scaler`` (a ``torch.amp.GradScaler``) when given.
+
+    The GradScaler path (fp16 on CUDA) scales the loss before the backward pass, unscales and skips
+    the step when gradients overflow, and updates its scale; with ``scaler=None`` (fp32, bf16) it is
+    the plain backward and step. Every model's training step uses this one helper.
+    """
+    if scaler is None:
+        loss.backward()
+        opt.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()

@@ -47,6 +47,7 @@ from course_utils.errors import CheckpointError, CourseError, DataError
 from course_utils.execution import choose_execution
 from course_utils.losses import discriminator_loss, generator_loss
 from course_utils.models import define_D, define_G
+from course_utils.precision import backward_and_step
 
 LOSS_KEYS = ("G_GAN", "G_L1", "D_real", "D_fake")
 
@@ -343,14 +344,7 @@ def train_step(
     ctx = autocast or contextlib.nullcontext
     scaler_G, scaler_D = scalers or (None, None)
 
-    def step(opt, loss, scaler):
-        if scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+    step = backward_and_step
 
     with ctx():
         fake_B = netG(real_A)

@@ -40,6 +40,7 @@ from course_utils.errors import CourseError
 from course_utils.models.discriminator import PatchGANDiscriminator
 from course_utils.models.generator import define_G
 from course_utils.models.init import init_weights
+from course_utils.precision import backward_and_step
 
 LOSS_KEYS = ("G_GAN", "G_cyc", "G_idt", "D_A", "D_B")
 
@@ -236,14 +237,7 @@ def cyclegan_step(G_AB: nn.Module, G_BA: nn.Module, D_A: nn.Module, D_B: nn.Modu
     ctx = autocast or contextlib.nullcontext
     scaler_G, scaler_D = scalers or (None, None)
 
-    def update(opt, loss, scaler):
-        if scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+    update = backward_and_step
 
     with ctx():
         fake_B = G_AB(real_A)

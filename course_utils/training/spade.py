@@ -39,6 +39,7 @@ from course_utils.models.spade import (
     kl_divergence,
 )
 from course_utils.palette import FACADES_COLOURS
+from course_utils.precision import backward_and_step
 from course_utils.training import ModelRecipe
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "G_KLD", "D_real", "D_fake")
@@ -103,14 +104,7 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
     G = _module(netG)
     num_D = len(_module(netD).nets)
 
-    def update(opt, loss, scaler):
-        if scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+    update = backward_and_step
 
     with ctx():
         seg = G.labels(real_A)

@@ -42,6 +42,7 @@ from course_utils.models.srgan import (
     vgg19_weights_available,
     vgg19_weights_path,
 )
+from course_utils.precision import backward_and_step
 from course_utils.training import ModelRecipe
 
 LOSS_KEYS = ("G_content", "G_MSE", "G_adv", "D_real", "D_fake")
@@ -101,14 +102,7 @@ def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float =
     ctx = autocast or contextlib.nullcontext
     scaler_G, scaler_D = scalers or (None, None)
 
-    def update(opt, loss, scaler):
-        if scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+    update = backward_and_step
 
     with ctx():
         fake_B = netG(real_A)
