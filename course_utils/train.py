@@ -512,10 +512,9 @@ def plot_losses(log_path, out_path, groups=PIX2PIX_PLOT) -> Path | None:
 
     ``groups``: one panel per ``(title, keys)`` entry (default: Pix2Pix's two panels).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    # A bare Figure, not pyplot: it renders without a GUI and leaves the caller's backend alone
+    # (``matplotlib.use("Agg")`` here switched a notebook's inline backend off for good).
+    from matplotlib.figure import Figure
 
     rows = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
     if not rows:
@@ -529,8 +528,8 @@ def plot_losses(log_path, out_path, groups=PIX2PIX_PLOT) -> Path | None:
         c = np.cumsum(np.insert(v, 0, 0.0))
         return steps[window - 1 :], (c[window:] - c[:-window]) / window
 
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 3.8), squeeze=False)
-    axes = axes[0]
+    fig = Figure(figsize=(5.5 * len(groups), 3.8))
+    axes = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, (title, keys) in zip(axes, groups):
         for key in keys:
             kw = {"color": "C3"} if keys == ("G_L1",) else {}
@@ -542,7 +541,6 @@ def plot_losses(log_path, out_path, groups=PIX2PIX_PLOT) -> Path | None:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out_path, dpi=100)
-    plt.close(fig)
     return Path(out_path)
 
 

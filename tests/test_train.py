@@ -217,3 +217,24 @@ def test_resolve_data_errors(tmp_path):
 
     with pytest.raises(DataError, match="no train/ folder"):
         resolve_data(config_from_preset("smoke", dataset=None, data=str(tmp_path)))
+
+
+def test_plotting_the_losses_leaves_a_notebooks_backend_alone(tmp_path):
+    """``train`` plots losses.png; a notebook's inline figures must still show afterwards."""
+    import json
+
+    import matplotlib
+
+    from course_utils.train import plot_losses
+
+    log = tmp_path / "losses.jsonl"
+    log.write_text("".join(json.dumps({"step": s, "G_GAN": 1.0, "D_real": 0.5, "D_fake": 0.5, "G_L1": 0.3}) + "\n"
+                           for s in range(1, 6)))
+    before = matplotlib.get_backend()
+    inline = "module://matplotlib_inline.backend_inline"
+    matplotlib.use(inline)
+    try:
+        assert plot_losses(log, tmp_path / "losses.png").stat().st_size > 0
+        assert matplotlib.get_backend() == inline, "plot_losses switched the backend: a notebook's plt.show() would show nothing"
+    finally:
+        matplotlib.use(before)
