@@ -109,7 +109,7 @@ def _eval_segmentation(args, device) -> int:
                           "(or --data with a folder of facades photo | label pairs)")
     if bool(args.real) == bool(args.checkpoint):
         raise CourseError("--metric segmentation: give either --checkpoint (score its photos) or --real "
-                          "(score the real photos: the upper bound)")
+                          "(score the real photos: the reference, usually a ceiling)")
     folder = Path(args.data) if args.data else dataset_folder("facades", args.split)
     net, info = load_or_train_segmenter(progress=not args.quiet)
     if args.real:
@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "course's segmenter (trained once on facades train, cached) on the generated val photos "
                          "against the input labels: per-pixel accuracy, class accuracy, mean IoU")
     ev.add_argument("--real", action="store_true",
-                    help="with --metric segmentation: score the real val photos instead (the upper bound)")
+                    help="with --metric segmentation: score the real val photos instead (the reference, usually a ceiling)")
     esrc = ev.add_mutually_exclusive_group(required=True)
     esrc.add_argument("--dataset", choices=PAIRED_DATASETS)
     esrc.add_argument("--data", help="a folder of A|B images")

@@ -21,8 +21,9 @@ here, so the course trains its own, once:
   accuracy and mean IoU over the classes present, from one confusion matrix
   summed over the split (:func:`course_utils.metrics.confusion_matrix`), at
   :data:`SEG_SIZE` x :data:`SEG_SIZE`, against the snapped **val** labels. On
-  the real val photos they are the upper bound (the papers' "ground truth"
-  row); a generator is scored on its outputs for the val label maps
+  the real val photos they are the reference (the papers' "ground truth"
+  row), usually a ceiling but not a strict one: a generator's tidy, typical
+  facade can be a little easier to segment than the real photo; a generator is scored on its outputs for the val label maps
   (:func:`score_generator`), resized to :data:`SEG_SIZE` (bilinear).
 
 ``pix2pix eval --metric segmentation --dataset facades --checkpoint CKPT``
@@ -108,7 +109,8 @@ def build_segmenter(settings: SegmenterSettings = SegmenterSettings()) -> nn.Mod
 
 
 def _to_input(photos: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(photos).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    # ``photos`` may be a read-only view (decoded images): torch.as_tensor copies it into a writable tensor
+    return torch.as_tensor(np.array(photos)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
 def train_segmenter(train_folder, settings: SegmenterSettings = SegmenterSettings(), progress: bool = True):
@@ -217,7 +219,7 @@ def segmentation_scores(pred: np.ndarray, target: np.ndarray) -> dict:
 
 
 def score_real(net: nn.Module, val_folder, max_items: int | None = None) -> dict:
-    """The segmenter on the real val photos against their labels: the upper bound."""
+    """The segmenter on the real val photos against their labels: the reference (usually a ceiling)."""
     photos, labels, _ = load_facades(val_folder, SEG_SIZE, max_items)
     return {"n_images": len(photos), **segmentation_scores(segment(net, photos), labels)}
 

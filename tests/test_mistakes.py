@@ -20,9 +20,10 @@ without ``fails``, which a correct answer may contain (a comment that names
 ``course_utils``, another but equivalent formulation). Every test cell must
 still pass with them: a grader that fails them is too strict.
 
-Speed: one IPython kernel per pytest worker is reused for all notebooks
-(``%reset -f`` between runs, so torch is imported once), figures are not
-rendered (``MPLBACKEND=Agg``), and only the code cells up to the last test
+Speed: the cells before the changed one are the reference's, so they run once
+per notebook and each change runs in a process forked from there
+(tests/notebook_fork_server.py; an IPython shell, not a kernel); figures are
+not rendered (``MPLBACKEND=Agg``), and only the code cells up to the last test
 cell run: later cells cannot change a grade.
 """
 
@@ -31,9 +32,11 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
-import queue
+import pickle
+import select
+import struct
+import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -58,16 +61,6 @@ def catalogues() -> dict[str, object]:
 
 
 CATALOGUES = catalogues()
-CASES = [
-    pytest.param(name, m, id=f"{name}::{m['id']}")
-    for name, cat in CATALOGUES.items()
-    for m in cat.MISTAKES
-]
-HARMLESS_CASES = [
-    pytest.param(name, m, id=f"{name}::{m['id']}")
-    for name, cat in CATALOGUES.items()
-    for m in getattr(cat, "HARMLESS", [])
-]
 SOLUTION_NOTEBOOKS = sorted((REPO / "solutions").glob("*/*.ipynb"))
 
 
@@ -98,77 +91,106 @@ def mutate(nb, mistake: dict):
     return nb
 
 
-class KernelRunner:
-    """Runs notebooks' code cells in one long-lived IPython kernel and reports test-cell results."""
+def code_cells(nb) -> list[tuple[str, str | None]]:
+    """``(source, test id or None)`` for the code cells up to the notebook's last test cell."""
+    cells = [(c.source, nbgrader_meta(c).get("grade_id") if nbgrader_meta(c).get("grade") else None)
+             for c in nb.cells if c.cell_type == "code"]
+    last = max(i for i, (_, test_id) in enumerate(cells) if test_id)
+    return cells[: last + 1]
+
+
+def first_changed_cell(nb, reference) -> int:
+    """Index (among ``code_cells``) of the first code cell that differs from the reference; 0 if none."""
+    for k, (cell, ref) in enumerate(zip(code_cells(nb), code_cells(reference))):
+        if cell[0] != ref[0]:
+            return k
+    return 0
+
+
+class ForkRunner:
+    """Runs a changed solution notebook up to its last test cell and reports each test cell's result.
+
+    The reference cells before the change run once, in tests/notebook_fork_server.py; each
+    variant runs from its changed cell on in a process forked from there, so a catalogue of
+    twenty mistakes costs about one full run of the notebook plus twenty tails, instead of twenty
+    full runs. One server per pytest worker, for one notebook at a time; it is restarted when a
+    variant changes a cell that it has already run past (the cases are sorted by cell to avoid it).
+    """
 
     def __init__(self):
-        from jupyter_client.manager import KernelManager
+        self.proc = None
+        self.notebook = None
 
+    def _start(self, path: Path, cells) -> None:
+        self.close()
         env = dict(os.environ)
         env.update(PIX2PIX_FAST="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONWARNINGS="ignore")
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(env=env, cwd=str(REPO))
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=120)
+        self.proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "notebook_fork_server.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=REPO)
+        self.notebook = path
+        self._send(("cells", str(path.parent), cells, CELL_TIMEOUT))
 
-    def execute(self, code: str, timeout: float = CELL_TIMEOUT) -> tuple[bool, str]:
-        """Run ``code``; ``(True, "")`` on success, ``(False, "Name: message")`` on an error or a timeout."""
-        try:
-            reply = self.kc.execute_interactive(code, timeout=timeout, store_history=False,
-                                                allow_stdin=False, output_hook=lambda msg: None)
-        except TimeoutError:
-            self.km.interrupt_kernel()
-            self._drain(timeout=60)
-            return False, f"CellTimeoutError: no reply within {timeout} s"
-        content = reply["content"]
-        if content["status"] == "ok":
-            return True, ""
-        return False, f"{content.get('ename', 'Error')}: {content.get('evalue', '')}"
+    def _send(self, obj) -> None:
+        data = pickle.dumps(obj)
+        self.proc.stdin.write(struct.pack("<Q", len(data)) + data)
+        self.proc.stdin.flush()
 
-    def _drain(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                msg = self.kc.get_shell_msg(timeout=1)
-            except queue.Empty:
-                continue
-            if msg["msg_type"] == "execute_reply":
-                return
-        self.km.restart_kernel(now=True)
-        self.kc.wait_for_ready(timeout=120)
+    def _receive(self, timeout: float):
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        header = self.proc.stdout.read(8) if ready else b""
+        if len(header) < 8:
+            self.close()
+            raise AssertionError(f"the notebook server gave no answer within {timeout:.0f} s (or it died)")
+        (n,) = struct.unpack("<Q", header)
+        return pickle.loads(self.proc.stdout.read(n))
 
-    def run_tests(self, nb, notebook_dir: Path) -> dict[str, tuple[bool, str]]:
-        """Run the code cells up to the last test cell in a fresh namespace; results per test cell."""
-        ok, err = self.execute(
-            "%reset -f\nimport os, matplotlib.pyplot as plt\nplt.close('all')\n"
-            f"os.chdir({str(notebook_dir)!r})"
-        )
-        assert ok, f"could not reset the kernel: {err}"
-        tests = grade_cells(nb)
-        last = max(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id") == tests[-1])
-        results = {}
-        for cell in nb.cells[: last + 1]:
-            if cell.cell_type != "code":
-                continue
-            ok, err = self.execute(cell.source)
-            meta = nbgrader_meta(cell)
-            if meta.get("grade"):
-                results[meta["grade_id"]] = (ok, err)
-        return results
+    def run_tests(self, nb, path: Path) -> dict[str, tuple[bool, str]]:
+        """Results per test cell of ``nb``, a changed copy of the solution notebook at ``path``."""
+        reference = nbformat.read(path, as_version=4)
+        cells = code_cells(nb)
+        k = first_changed_cell(nb, reference)
+        timeout = CELL_TIMEOUT * len(cells)
+        for _ in range(2):
+            if self.notebook != path or self.proc is None or self.proc.poll() is not None:
+                self._start(path, code_cells(reference))
+            self._send(("run", k, cells[k][0]))
+            answer = self._receive(timeout)
+            if answer != "behind":
+                return answer
+            self.notebook = None  # it has run past cell k: start again from the top
+        raise AssertionError("the notebook server ran past the changed cell twice")
 
-    def close(self):
-        self.kc.stop_channels()
-        self.km.shutdown_kernel(now=True)
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        self.notebook = None
 
 
 @pytest.fixture(scope="session")
 def runner():
-    r = KernelRunner()
+    r = ForkRunner()
     yield r
     r.close()
+
+
+def sorted_cases(key: str) -> list:
+    """The catalogue's changes as pytest params, per notebook in the order of the cell they change."""
+    cases = []
+    for name, cat in CATALOGUES.items():
+        reference = nbformat.read(REPO / cat.NOTEBOOK, as_version=4)
+        changes = getattr(cat, key, [])
+        order = {m["id"]: first_changed_cell(mutate(reference, m), reference) for m in changes}
+        cases += [pytest.param(name, m, id=f"{name}::{m['id']}")
+                  for m in sorted(changes, key=lambda m: order[m["id"]])]
+    return cases
+
+
+CASES = sorted_cases("MISTAKES")
+HARMLESS_CASES = sorted_cases("HARMLESS")
 
 
 # --- the catalogue itself --------------------------------------------------------------------
@@ -214,7 +236,7 @@ def test_course_has_at_least_15_mistakes():
 @pytest.mark.parametrize("name", sorted(CATALOGUES))
 def test_reference_solution_passes_every_test_cell(name, runner):
     path = REPO / CATALOGUES[name].NOTEBOOK
-    results = runner.run_tests(nbformat.read(path, as_version=4), path.parent)
+    results = runner.run_tests(nbformat.read(path, as_version=4), path)
     failed = {k: v[1] for k, v in results.items() if not v[0]}
     assert not failed, f"the solution of {name} fails its own tests: {failed}"
 
@@ -223,7 +245,7 @@ def test_reference_solution_passes_every_test_cell(name, runner):
 def test_mistake_costs_exactly_the_listed_points(name, mistake, runner):
     path = REPO / CATALOGUES[name].NOTEBOOK
     nb = mutate(nbformat.read(path, as_version=4), mistake)
-    results = runner.run_tests(nb, path.parent)
+    results = runner.run_tests(nb, path)
     failed = {k for k, (ok, _) in results.items() if not ok}
     expected = set(mistake["fails"])
     not_caught = expected - failed
@@ -238,6 +260,6 @@ def test_mistake_costs_exactly_the_listed_points(name, mistake, runner):
 @pytest.mark.parametrize(("name", "change"), HARMLESS_CASES)
 def test_harmless_change_keeps_full_marks(name, change, runner):
     path = REPO / CATALOGUES[name].NOTEBOOK
-    results = runner.run_tests(mutate(nbformat.read(path, as_version=4), change), path.parent)
+    results = runner.run_tests(mutate(nbformat.read(path, as_version=4), change), path)
     failed = {k: v[1][:300] for k, v in results.items() if not v[0]}
     assert not failed, f"{change['id']} is a correct answer but loses points: {failed}"
