@@ -1,6 +1,8 @@
-"""Shared fixtures: small synthetic A|B data sets written to a temporary folder."""
+"""Shared fixtures (small synthetic A|B data sets) and how pytest-xdist shares the tests out."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -52,3 +54,36 @@ def pytest_collection_modifyitems(config, items):
     if nbmake:
         config.hook.pytest_deselected(items=nbmake)
         items[:] = [it for it in items if it not in nbmake]
+
+
+# --- work units for pytest-xdist --------------------------------------------------------------
+#
+# Some tests share an expensive module-scoped fixture or process, and must run one after the other on
+# one worker: the browser test (a course folder graded by nbgrader, JupyterLab and Chromium: about a
+# minute to set up), the class-grading test (a class graded by `pix2pix grade`) and each notebook's
+# mistake catalogue (tests/test_mistakes.py computes the notebook's unchanged prefix once and forks).
+# pytest-xdist's own way, ``@pytest.mark.xdist_group`` with ``--dist loadgroup``, does nothing with
+# pytest 9 (measured with pytest 9.2 / pytest-xdist 3.8: xdist tags the group onto ``item._nodeid``,
+# which pytest 9 no longer reads), so every such test set its fixture up on both workers. This
+# scheduler groups them by node id instead; every other test is its own unit, as with ``--dist load``.
+
+def work_unit(nodeid: str) -> str:
+    """The work unit (scope) of a test: tests with the same unit run in order on one worker."""
+    if nodeid.startswith(("tests/test_browser.py::", "tests/test_grade.py::")):
+        return nodeid.split("::", 1)[0]
+    match = re.match(r"tests/test_mistakes\.py::\w+\[(\d\d_\w+?)(::|\])", nodeid)
+    if match:
+        return f"tests/test_mistakes.py[{match.group(1)}]"
+    return nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class WorkUnitScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnitScheduling(config, log)

@@ -46,7 +46,7 @@ FEEDBACK_ASSIGNMENT = "02_patchgan"
 RUN_TIMEOUT_S = 600  # one notebook, fast mode, on a loaded 2-core machine
 
 # one JupyterLab and one browser for the whole module: keep its tests on one xdist worker
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.slow  # one work unit on one xdist worker: see tests/conftest.py
 
 
 def _chromium() -> str | None:
