@@ -148,17 +148,23 @@ def choose_precision(device: torch.device | str = "cpu", amp: str = "auto") -> P
     return Precision("bf16", "cpu", f"bf16 autocast ({unit})")
 
 
-def backward_and_step(opt: torch.optim.Optimizer, loss: torch.Tensor, scaler=None) -> None:
+def backward_and_step(opt: torch.optim.Optimizer, loss: torch.Tensor, scaler=None, drop_grads=()) -> None:
     """``loss.backward()`` then ``opt.step()``, through ``scaler`` (a ``torch.amp.GradScaler``) when given.
 
     The GradScaler path (fp16 on CUDA) scales the loss before the backward pass, unscales and skips
     the step when gradients overflow, and updates its scale; with ``scaler=None`` (fp32, bf16) it is
-    the plain backward and step. Every model's training step uses this one helper.
+    the plain backward and step. ``drop_grads``: parameters whose gradients are set to ``None``
+    between the backward pass and the step, so that Adam leaves them unchanged (Pix2PixHD's networks
+    that a training stage does not train). Every model's training step uses this one helper.
     """
     if scaler is None:
         loss.backward()
-        opt.step()
     else:
         scaler.scale(loss).backward()
+    for p in drop_grads:
+        p.grad = None
+    if scaler is None:
+        opt.step()
+    else:
         scaler.step(opt)
         scaler.update()

@@ -344,8 +344,6 @@ def train_step(
     ctx = autocast or contextlib.nullcontext
     scaler_G, scaler_D = scalers or (None, None)
 
-    step = backward_and_step
-
     with ctx():
         fake_B = netG(real_A)
     out = dict.fromkeys(LOSS_KEYS, 0.0)
@@ -354,7 +352,7 @@ def train_step(
         optD.zero_grad(set_to_none=True)
         with ctx():
             d = discriminator_loss(netD, real_A, real_B, fake_B)
-        step(optD, d.total, scaler_D)
+        backward_and_step(optD, d.total, scaler_D)
         out["D_real"], out["D_fake"] = d.real.item(), d.fake.item()
         set_requires_grad(netD, False)
 
@@ -367,7 +365,7 @@ def train_step(
         else:
             l1 = torch.nn.functional.l1_loss(fake_B.float(), real_B)
             total, gan = lambda_L1 * l1, None
-    step(optG, total, scaler_G)
+    backward_and_step(optG, total, scaler_G)
     if gan_weight > 0:
         set_requires_grad(netD, True)
         out["G_GAN"] = gan.item()

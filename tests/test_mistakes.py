@@ -30,6 +30,7 @@ cell run: later cells cannot change a grade.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import os
 import pickle
@@ -79,6 +80,12 @@ def solution_cell(nb, grade_id: str):
             assert meta.get("solution"), f"cell {grade_id!r} is not a solution cell"
             return cell
     raise AssertionError(f"no cell with grade_id {grade_id!r}")
+
+
+@functools.cache
+def solution(path: Path):
+    """The solution notebook at ``path``, read once per test process. Read-only: :func:`mutate` copies it."""
+    return nbformat.read(path, as_version=4)
 
 
 def mutate(nb, mistake: dict):
@@ -148,7 +155,7 @@ class ForkRunner:
 
     def run_tests(self, nb, path: Path) -> dict[str, tuple[bool, str]]:
         """Results per test cell of ``nb``, a changed copy of the solution notebook at ``path``."""
-        reference = nbformat.read(path, as_version=4)
+        reference = solution(path)
         cells = code_cells(nb)
         k = first_changed_cell(nb, reference)
         timeout = CELL_TIMEOUT * len(cells)
@@ -181,7 +188,7 @@ def sorted_cases(key: str) -> list:
     """The catalogue's changes as pytest params, per notebook in the order of the cell they change."""
     cases = []
     for name, cat in CATALOGUES.items():
-        reference = nbformat.read(REPO / cat.NOTEBOOK, as_version=4)
+        reference = solution(REPO / cat.NOTEBOOK)
         changes = getattr(cat, key, [])
         order = {m["id"]: first_changed_cell(mutate(reference, m), reference) for m in changes}
         cases += [pytest.param(name, m, id=f"{name}::{m['id']}")
@@ -236,7 +243,7 @@ def test_course_has_at_least_15_mistakes():
 @pytest.mark.parametrize("name", sorted(CATALOGUES))
 def test_reference_solution_passes_every_test_cell(name, runner):
     path = REPO / CATALOGUES[name].NOTEBOOK
-    results = runner.run_tests(nbformat.read(path, as_version=4), path)
+    results = runner.run_tests(solution(path), path)
     failed = {k: v[1] for k, v in results.items() if not v[0]}
     assert not failed, f"the solution of {name} fails its own tests: {failed}"
 
@@ -244,7 +251,7 @@ def test_reference_solution_passes_every_test_cell(name, runner):
 @pytest.mark.parametrize(("name", "mistake"), CASES)
 def test_mistake_costs_exactly_the_listed_points(name, mistake, runner):
     path = REPO / CATALOGUES[name].NOTEBOOK
-    nb = mutate(nbformat.read(path, as_version=4), mistake)
+    nb = mutate(solution(path), mistake)
     results = runner.run_tests(nb, path)
     failed = {k for k, (ok, _) in results.items() if not ok}
     expected = set(mistake["fails"])
@@ -260,6 +267,6 @@ def test_mistake_costs_exactly_the_listed_points(name, mistake, runner):
 @pytest.mark.parametrize(("name", "change"), HARMLESS_CASES)
 def test_harmless_change_keeps_full_marks(name, change, runner):
     path = REPO / CATALOGUES[name].NOTEBOOK
-    results = runner.run_tests(mutate(nbformat.read(path, as_version=4), change), path)
+    results = runner.run_tests(mutate(solution(path), change), path)
     failed = {k: v[1][:300] for k, v in results.items() if not v[0]}
     assert not failed, f"{change['id']} is a correct answer but loses points: {failed}"

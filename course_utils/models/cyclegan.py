@@ -237,8 +237,6 @@ def cyclegan_step(G_AB: nn.Module, G_BA: nn.Module, D_A: nn.Module, D_B: nn.Modu
     ctx = autocast or contextlib.nullcontext
     scaler_G, scaler_D = scalers or (None, None)
 
-    update = backward_and_step
-
     with ctx():
         fake_B = G_AB(real_A)
         rec_A = G_BA(fake_B)
@@ -255,7 +253,7 @@ def cyclegan_step(G_AB: nn.Module, G_BA: nn.Module, D_A: nn.Module, D_B: nn.Modu
         else:
             g_idt = torch.zeros((), device=real_A.device)
         loss_G = g_gan + g_cyc + g_idt
-    update(optG, loss_G, scaler_G)
+    backward_and_step(optG, loss_G, scaler_G)
     _set_requires_grad((D_A, D_B), True)
 
     f_A = pool_A.query(fake_A.detach()) if pool_A is not None else fake_A.detach()
@@ -264,7 +262,7 @@ def cyclegan_step(G_AB: nn.Module, G_BA: nn.Module, D_A: nn.Module, D_B: nn.Modu
     with ctx():
         d_A = 0.5 * (lsgan(D_A(real_A), True) + lsgan(D_A(f_A), False))
         d_B = 0.5 * (lsgan(D_B(real_B), True) + lsgan(D_B(f_B), False))
-    update(optD, d_A + d_B, scaler_D)
+    backward_and_step(optD, d_A + d_B, scaler_D)
     return {"G_GAN": g_gan.detach().item(), "G_cyc": g_cyc.detach().item(), "G_idt": g_idt.detach().item(),
             "D_A": d_A.detach().item(), "D_B": d_B.detach().item()}
 

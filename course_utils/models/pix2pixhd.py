@@ -29,14 +29,17 @@ is the input (the condition, the paper's ``s``), ``real_B`` the target
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from course_utils.errors import CourseError
 from course_utils.models.init import init_weights
+from course_utils.models.vgg import (  # noqa: F401 - vgg19_weights_* re-exported for the notebooks
+    FrozenVGG19,
+    vgg19_weights_available,
+    vgg19_weights_path,
+)
 
 # --------------------------------------------------------------------------- generators
 
@@ -321,22 +324,11 @@ def feature_matching_loss(real_outputs: list[list[torch.Tensor]], fake_outputs: 
 
 # --------------------------------------------------------------------------- VGG perceptual loss
 
-VGG19_FILE = "vgg19-dcbac81e.pth"  # torchvision's ImageNet weights (VGG19_Weights.IMAGENET1K_V1)
 VGG_LAYERS = (1, 6, 11, 20, 29)  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 in vgg19.features
 VGG_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 
 
-def vgg19_weights_path() -> Path:
-    """Where torchvision keeps the pretrained VGG19 weights: ``<torch hub dir>/checkpoints/vgg19-dcbac81e.pth``."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILE
-
-
-def vgg19_weights_available() -> bool:
-    """True when torchvision's pretrained VGG19 weights are already in the torch cache (nothing is downloaded)."""
-    return vgg19_weights_path().is_file()
-
-
-class VGGLoss(nn.Module):
+class VGGLoss(FrozenVGG19):
     """The perceptual loss: ``sum_j w_j * mean|phi_j(fake_B) - phi_j(real_B)|`` on VGG19 features (section 3.2).
 
     ``phi_j`` are the activations after relu1_1, relu2_1, relu3_1, relu4_1 and
@@ -355,32 +347,10 @@ class VGGLoss(nn.Module):
     """
 
     def __init__(self, pretrained: bool = True):
-        super().__init__()
-        from torchvision.models import vgg19
-
-        net = vgg19(weights=None)
-        if pretrained:
-            path = vgg19_weights_path()
-            if not path.is_file():
-                raise CourseError(
-                    f"VGG19 weights not found at {path}; on a machine with internet run "
-                    f"`python -c 'import torchvision; torchvision.models.vgg19(weights=\"DEFAULT\")'`, "
-                    f"or train without the VGG loss (lambda_VGG=0)"
-                )
-            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        self.features = net.features[: VGG_LAYERS[-1] + 1].eval()
-        for p in self.features.parameters():
-            p.requires_grad_(False)
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
-
-    def train(self, mode: bool = True):  # VGG stays in eval mode
-        super().train(mode)
-        self.features.eval()
-        return self
+        super().__init__(VGG_LAYERS[-1], pretrained, without="train without the VGG loss (lambda_VGG=0)")
 
     def _feats(self, x: torch.Tensor) -> list[torch.Tensor]:
-        h = ((x.float() + 1) / 2 - self.mean) / self.std
+        h = self.normalize(x)
         out = []
         for i, layer in enumerate(self.features):
             h = layer(h)

@@ -35,7 +35,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.errors import CourseError
-from course_utils.models.pix2pixhd import vgg19_weights_available, vgg19_weights_path
+from course_utils.models.vgg import (  # noqa: F401 - vgg19_weights_* re-exported for the notebooks
+    FrozenVGG19,
+    vgg19_weights_available,
+    vgg19_weights_path,
+)
 
 LAMBDA_ADV = 1e-3
 """Weight of the adversarial term in the perceptual loss (paper, equation 3)."""
@@ -191,7 +195,7 @@ def adversarial_loss(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor
     return F.binary_cross_entropy_with_logits(logits.float(), target.float())
 
 
-class VGG54Loss(nn.Module):
+class VGG54Loss(FrozenVGG19):
     """The VGG content loss ``l_VGG/5,4`` (paper equation 5): MSE between VGG19 ``phi_5,4`` features, × 1/12.75².
 
     ``phi_5,4`` is the feature map after the 4th convolution (and its ReLU)
@@ -208,41 +212,11 @@ class VGG54Loss(nn.Module):
     """
 
     def __init__(self, pretrained: bool = True):
-        super().__init__()
-        from torchvision.models import vgg19
-
-        with torch.device("meta"):  # the layers without their (large) initialisation; the classifier is never built
-            features = vgg19(weights=None).features[: VGG54_LAYER + 1]
-        features = features.to_empty(device="cpu")
-        if pretrained:
-            path = vgg19_weights_path()
-            if not path.is_file():
-                raise CourseError(
-                    f"VGG19 weights not found at {path}; on a machine with internet run "
-                    f"`python -c 'import torchvision; torchvision.models.vgg19(weights=\"DEFAULT\")'`, "
-                    f"or use the MSE content loss (content_loss='mse')"
-                )
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            features.load_state_dict({k.removeprefix("features."): v for k, v in state.items()
-                                      if k.startswith("features.") and int(k.split(".")[1]) <= VGG54_LAYER})
-        else:
-            for m in features.modules():
-                if isinstance(m, nn.Conv2d):
-                    m.reset_parameters()
-        self.features = features.eval()
-        for p in self.features.parameters():
-            p.requires_grad_(False)
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
-
-    def train(self, mode: bool = True):  # VGG stays in eval mode
-        super().train(mode)
-        self.features.eval()
-        return self
+        super().__init__(VGG54_LAYER, pretrained, without="use the MSE content loss (content_loss='mse')")
 
     def phi(self, x: torch.Tensor) -> torch.Tensor:
         """``phi_5,4(x)`` for ``x`` in ``[-1, 1]``."""
-        return self.features(((x.float() + 1) / 2 - self.mean) / self.std)
+        return self.features(self.normalize(x))
 
     def forward(self, fake_B: torch.Tensor, real_B: torch.Tensor) -> torch.Tensor:
         return VGG54_SCALE * F.mse_loss(self.phi(fake_B), self.phi(real_B).detach())

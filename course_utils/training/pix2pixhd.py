@@ -41,6 +41,7 @@ from course_utils.models.pix2pixhd import (
     vgg19_weights_available,
     vgg19_weights_path,
 )
+from course_utils.precision import backward_and_step
 from course_utils.training import ModelRecipe
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "D_real", "D_fake")
@@ -134,19 +135,6 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
         "joint": list(G.global_net.head.parameters()),
     }[stage]
 
-    def update(opt, loss, scaler, drop=()):
-        if scaler is None:
-            loss.backward()
-        else:
-            scaler.scale(loss).backward()
-        for p in drop:
-            p.grad = None
-        if scaler is None:
-            opt.step()
-        else:
-            scaler.step(opt)
-            scaler.update()
-
     if stage == "global":
         real_A, real_B = downsample(real_A), downsample(real_B)
     with ctx():
@@ -162,7 +150,7 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
         pred_fake = netD(real_A, fake_B.detach())
         d_real, d_fake = lsgan_loss(pred_real, True), lsgan_loss(pred_fake, False)
         loss_D = 0.5 * (d_real + d_fake)
-    update(optD, loss_D, scaler_D)
+    backward_and_step(optD, loss_D, scaler_D)
 
     _set_requires_grad(netD, False)
     optG.zero_grad(set_to_none=True)
@@ -172,10 +160,29 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
         g_fm = feature_matching_loss(pred_real, pred_fake, lambda_FM)  # real features: detached targets
         g_vgg = lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0 else torch.zeros(())
         loss_G = g_gan + g_fm + g_vgg
-    update(optG, loss_G, scaler_G, drop=idle)
+    backward_and_step(optG, loss_G, scaler_G, drop_grads=idle)
     _set_requires_grad(netD, True)
     return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(), "G_VGG": g_vgg.detach().item(),
             "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
+
+
+def vgg_loss_if_available(model: str, lambda_VGG: float, device, is_main: bool) -> VGGLoss | None:
+    """The VGG perceptual loss for ``model``'s recipe, or ``None`` (with a printed reason).
+
+    ``None`` when ``lambda_VGG <= 0`` or when no pretrained VGG19 weights are on disk (the course
+    never downloads them: see :func:`vgg19_weights_path`); the main process says which.
+    Shared by the Pix2PixHD and SPADE recipes.
+    """
+    if lambda_VGG <= 0:
+        return None
+    if vgg19_weights_available():
+        if is_main:
+            print(f"{model}: VGG perceptual loss on (lambda_VGG = {lambda_VGG})", flush=True)
+        return VGGLoss(pretrained=True).to(device)
+    if is_main:
+        print(f"{model}: no pretrained VGG19 weights at {vgg19_weights_path()}: training without the "
+              f"VGG loss (G_VGG = 0)", flush=True)
+    return None
 
 
 class Pix2PixHDRecipe(ModelRecipe):
@@ -212,15 +219,7 @@ class Pix2PixHDRecipe(ModelRecipe):
         return netG, netD
 
     def setup(self, device, is_main: bool) -> None:
-        if self.cfg.lambda_VGG <= 0:
-            return
-        if vgg19_weights_available():
-            self.vgg = VGGLoss(pretrained=True).to(device)
-            if is_main:
-                print(f"pix2pixhd: VGG perceptual loss on (lambda_VGG = {self.cfg.lambda_VGG})", flush=True)
-        elif is_main:
-            print(f"pix2pixhd: no pretrained VGG19 weights at {vgg19_weights_path()}: training without the "
-                  f"VGG loss (G_VGG = 0)", flush=True)
+        self.vgg = vgg_loss_if_available(self.name, self.cfg.lambda_VGG, device, is_main)
 
     def stage(self, progress: float) -> str:
         return stage_at(progress, self.cfg.global_fraction, self.cfg.freeze_global_fraction)

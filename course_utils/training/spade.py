@@ -25,12 +25,7 @@ import contextlib
 import torch
 
 from course_utils.errors import CourseError
-from course_utils.models.pix2pixhd import (
-    VGGLoss,
-    feature_matching_loss,
-    vgg19_weights_available,
-    vgg19_weights_path,
-)
+from course_utils.models.pix2pixhd import feature_matching_loss
 from course_utils.models.spade import (
     define_D_spade,
     define_G_spade,
@@ -41,6 +36,7 @@ from course_utils.models.spade import (
 from course_utils.palette import FACADES_COLOURS
 from course_utils.precision import backward_and_step
 from course_utils.training import ModelRecipe
+from course_utils.training.pix2pixhd import vgg_loss_if_available
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "G_KLD", "D_real", "D_fake")
 MODEL_FIELDS = ("ngf", "n_up", "spade_hidden", "use_vae", "z_dim", "nef", "n_layers_E", "ndf", "n_layers_D",
@@ -104,8 +100,6 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
     G = _module(netG)
     num_D = len(_module(netD).nets)
 
-    update = backward_and_step
-
     with ctx():
         seg = G.labels(real_A)
         if G.use_vae:
@@ -119,7 +113,7 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
         pred_real = netD(seg, real_B)
         pred_fake = netD(seg, fake_B.detach())
         d_real, d_fake = hinge_d_loss(pred_real, True), hinge_d_loss(pred_fake, False)
-    update(optD, d_real + d_fake, scaler_D)
+    backward_and_step(optD, d_real + d_fake, scaler_D)
 
     _set_requires_grad(netD, False)
     optG.zero_grad(set_to_none=True)
@@ -130,7 +124,7 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
         g_vgg = lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0 else torch.zeros(())
         g_kld = lambda_KLD * kl_divergence(mu, logvar) if mu is not None else torch.zeros(())
         loss_G = g_gan + g_fm + g_vgg.to(g_gan.device) + g_kld.to(g_gan.device)
-    update(optG, loss_G, scaler_G)
+    backward_and_step(optG, loss_G, scaler_G)
     _set_requires_grad(netD, True)
     return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(), "G_VGG": g_vgg.detach().item(),
             "G_KLD": g_kld.detach().item(), "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
@@ -177,15 +171,7 @@ class SpadeRecipe(ModelRecipe):
         return optG, optD
 
     def setup(self, device, is_main: bool) -> None:
-        if self.cfg.lambda_VGG <= 0:
-            return
-        if vgg19_weights_available():
-            self.vgg = VGGLoss(pretrained=True).to(device)
-            if is_main:
-                print(f"spade: VGG perceptual loss on (lambda_VGG = {self.cfg.lambda_VGG})", flush=True)
-        elif is_main:
-            print(f"spade: no pretrained VGG19 weights at {vgg19_weights_path()}: training without the "
-                  f"VGG loss (G_VGG = 0)", flush=True)
+        self.vgg = vgg_loss_if_available(self.name, self.cfg.lambda_VGG, device, is_main)
 
     def train_step(self, netG, netD, optG, optD, real_A, real_B, *, progress, autocast, scalers):
         c = self.cfg

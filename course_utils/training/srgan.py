@@ -102,8 +102,6 @@ def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float =
     ctx = autocast or contextlib.nullcontext
     scaler_G, scaler_D = scalers or (None, None)
 
-    update = backward_and_step
-
     with ctx():
         fake_B = netG(real_A)
     out = dict.fromkeys(LOSS_KEYS, 0.0)
@@ -113,7 +111,7 @@ def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float =
         optD.zero_grad(set_to_none=True)
         with ctx():
             loss_D, d_real, d_fake = srgan_discriminator_loss(netD, fake_B, real_B)  # fake_B detached inside
-        update(optD, loss_D, scaler_D)
+        backward_and_step(optD, loss_D, scaler_D)
         out["D_real"], out["D_fake"] = d_real.detach().item(), d_fake.detach().item()
         _set_requires_grad(netD, False)
     else:
@@ -129,7 +127,7 @@ def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float =
             out["G_adv"] = adv.detach().item()
         else:
             loss_G = content_term = content(fake_B, real_B)
-    update(optG, loss_G, scaler_G)
+    backward_and_step(optG, loss_G, scaler_G)
     if adversarial:
         _set_requires_grad(netD, True)
     out["G_content"] = content_term.detach().item()
