@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
 import torch.nn.functional as F
-from test_train import ENV, cli, read_log
+from test_train import ENV, cli, kill_mid_run_then_resume, read_log
 from torch import nn
 
 from course_utils.checkpoint import load_checkpoint
@@ -243,25 +241,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(pairs_root, tmp_path):
     """Killed with SIGKILL mid-run (through all three stages), --resume ends with the same weights."""
     args = ["train", "--model", "pix2pixhd", "--data", pairs_root, "--preset", "smoke", "--max-steps", 18,
             "--save-every", 2, "--quiet"]
-    ref = cli(*args, "--out", tmp_path / "ref")
-    assert ref.returncode == 0, ref.stderr
-    run = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "course_utils.cli", *map(str, args), "--out", str(run)],
-                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = run / "losses.jsonl"
-    deadline = time.time() + 180
-    while time.time() < deadline and proc.poll() is None:
-        if log.exists() and len(log.read_text().splitlines()) >= 7:
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = len(log.read_text().splitlines())
-    assert 7 <= done < 18, "the run should have been killed mid-way"
-    res = cli(*args, "--out", run, "--resume")
-    assert res.returncode == 0, res.stderr
-    assert [r["step"] for r in read_log(run)] == list(range(1, 19))
-    a = load_checkpoint(tmp_path / "ref" / "checkpoints" / "latest.pt")["netG"]
+    ref, run, _ = kill_mid_run_then_resume(args, tmp_path, kill_after=7, steps=18, save_every=2)
+    a = load_checkpoint(ref / "checkpoints" / "latest.pt")["netG"]
     b = load_checkpoint(run / "checkpoints" / "latest.pt")["netG"]
     for k in a:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k

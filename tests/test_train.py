@@ -122,38 +122,48 @@ def test_atomic_save_leaves_old_file_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
 
 
-@pytest.mark.slow
-def test_sigkill_then_resume_matches_uninterrupted_run(pairs_root, tmp_path):
-    """Killed with SIGKILL mid-run, --resume finishes the steps; the result equals an uninterrupted run."""
-    args = ["train", "--data", pairs_root, "--preset", "smoke", "--max-steps", 30, "--save-every", 4, "--quiet"]
+def kill_mid_run_then_resume(args: list, tmp_path, *, kill_after: int, steps: int, save_every: int,
+                             timeout: float = 180):
+    """Run ``pix2pix ARGS`` to the end in ``tmp_path/ref``; in ``tmp_path/killed`` SIGKILL it once
+    ``kill_after`` steps are logged, check that it died mid-way with a checkpoint at most one
+    ``save_every`` interval old, then ``--resume`` it to the end.
+
+    Returns ``(ref, killed, done)``: the two run folders and the steps logged before the kill.
+    """
     ref = cli(*args, "--out", tmp_path / "ref")
     assert ref.returncode == 0, ref.stderr
-
     run = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "course_utils.cli", *map(str, args), "--out", str(run)],
                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = run / "losses.jsonl"
-    deadline = time.time() + 120
+    deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
-        if log.exists() and len(log.read_text().splitlines()) >= 14:
+        if log.exists() and len(log.read_text().splitlines()) >= kill_after:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = len(log.read_text().splitlines())
-    assert 14 <= done < 30, "the run should have been killed mid-way"
+    assert kill_after <= done < steps, "the run should have been killed mid-way"
     ckpt_step = load_checkpoint(run / "checkpoints" / "latest.pt")["step"]
-    assert done - 4 <= ckpt_step <= done  # at most one --save-every interval is redone
-
+    assert done - save_every <= ckpt_step <= done  # at most one --save-every interval is redone
     res = cli(*args, "--out", run, "--resume")
     assert res.returncode == 0, res.stderr
-    assert [r["step"] for r in read_log(run)] == list(range(1, 31))
-    a = load_checkpoint(tmp_path / "ref" / "checkpoints" / "latest.pt")
+    assert [r["step"] for r in read_log(run)] == list(range(1, steps + 1))
+    return tmp_path / "ref", run, done
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_uninterrupted_run(pairs_root, tmp_path):
+    """Killed with SIGKILL mid-run, --resume finishes the steps; the result equals an uninterrupted run."""
+    args = ["train", "--data", pairs_root, "--preset", "smoke", "--max-steps", 30, "--save-every", 4, "--quiet"]
+    ref, run, done = kill_mid_run_then_resume(args, tmp_path, kill_after=14, steps=30, save_every=4, timeout=120)
+    a = load_checkpoint(ref / "checkpoints" / "latest.pt")
     b = load_checkpoint(run / "checkpoints" / "latest.pt")
     assert b["step"] == 30
     for k in a["netG"]:
         assert torch.allclose(a["netG"][k].float(), b["netG"][k].float(), atol=1e-5), k
-    for ra, rb in zip(read_log(tmp_path / "ref"), read_log(run)):
+    for ra, rb in zip(read_log(ref), read_log(run)):
         assert ra["G_L1"] == pytest.approx(rb["G_L1"], abs=1e-4)
 
 
