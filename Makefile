@@ -42,7 +42,7 @@ demo: setup
 
 test: setup
 	# Two xdist workers on two cores: one thread each (OpenMP spin-waits collapse when oversubscribed).
-	PIX2PIX_FAST=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -p no:cacheprovider tests solutions --nbmake --nbmake-timeout=600
+	PIX2PIX_FAST=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -p no:cacheprovider --durations=25 tests solutions --nbmake --nbmake-timeout=600
 
 lint: install
 	$(BIN)/ruff check course_utils tests benchmarks scripts
