@@ -78,7 +78,7 @@ def work_unit(nodeid: str) -> str:
     return nodeid
 
 
-# Expected seconds of a work unit on one worker (measured in `make test` runs, rounded up). The
+# Rough seconds of a work unit on one worker (from `make test`'s --durations list, 2026-12-01). The
 # scheduler hands units out longest first: a worker that is given a long unit near the end would
 # leave the other worker idle, and `make test` would take that much longer.
 UNIT_SECONDS = (
