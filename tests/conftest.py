@@ -101,6 +101,7 @@ def unit_seconds(unit: str) -> int:
     return next((sec for prefix, sec in UNIT_SECONDS if unit.startswith(prefix)), 1)
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest -p no:xdist still works
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadgroup":
         return None
