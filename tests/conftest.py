@@ -38,6 +38,20 @@ def _few_threads():
     torch.set_num_threads(1)
 
 
+def pytest_configure(config):
+    """Under ``--nbmake``, nbclient does not emulate ipywidgets' ``Output`` widget.
+
+    The same change as the graded executor's (``course_utils.autograde``): nbclient's emulation
+    sends comm messages on the shell channel while it waits for the cell's reply there, and notebook
+    3's widget cell then now and then waits for the whole cell timeout (nbclient issue #312). What the
+    widget captures goes to the cell's outputs instead.
+    """
+    if config.getoption("nbmake", default=False):
+        from nbclient.client import NotebookClient
+
+        NotebookClient.on_comm_open_jupyter_widget = lambda self, msg: None
+
+
 def pytest_collection_modifyitems(config, items):
     """Run each solution notebook once, in the browser when the browser test runs.
 
