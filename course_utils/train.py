@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 
 from course_utils.checkpoint import load_checkpoint, save_atomic
 from course_utils.errors import CheckpointError, CourseError, DataError
-from course_utils.execution import choose_execution
+from course_utils.execution import adam, choose_execution
 from course_utils.losses import discriminator_loss, generator_loss
 from course_utils.models import define_D, define_G
 from course_utils.precision import backward_and_step
@@ -292,11 +292,11 @@ def make_optimizers(netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: f
     """Adam optimisers for ``netG`` and ``netD`` (paper section 3.3: lr 2e-4, betas (0.5, 0.999)).
 
     ``fused=True`` uses Adam's fused kernel (same update, one pass over the
-    parameters; CPU and CUDA). The default is PyTorch's plain Adam.
+    parameters; CPU and CUDA; :func:`course_utils.execution.adam`). The
+    default is PyTorch's plain Adam.
     """
-    kw = {"fused": True} if fused else {}
-    optG = torch.optim.Adam(netG.parameters(), lr=lr, betas=(beta1, 0.999), **kw)
-    optD = torch.optim.Adam(netD.parameters(), lr=lr, betas=(beta1, 0.999), **kw)
+    optG = adam(netG.parameters(), lr=lr, betas=(beta1, 0.999), fused=fused)
+    optD = adam(netD.parameters(), lr=lr, betas=(beta1, 0.999), fused=fused)
     return optG, optD
 
 

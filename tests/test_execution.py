@@ -169,6 +169,70 @@ def test_fused_and_forloop_adam_take_the_same_step():
     torch.testing.assert_close(a.weight, b.weight)
 
 
+def _conv_net(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 4, 2, 1), torch.nn.BatchNorm2d(8), torch.nn.LeakyReLU(0.2),
+                              torch.nn.ConvTranspose2d(8, 3, 4, 2, 1), torch.nn.Conv2d(3, 3, 1))
+    return net.to(memory_format=torch.channels_last)
+
+
+def _train(net, opt, steps: int, seed: int = 1):
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        x = torch.randn(2, 3, 8, 8, generator=g).to(memory_format=torch.channels_last)
+        opt.zero_grad(set_to_none=True)
+        net(x).square().mean().backward()
+        opt.step()
+
+
+def test_channels_last_fused_adam_takes_pytorchs_fused_step_bit_for_bit():
+    a, b = _conv_net(), _conv_net()
+    ref = torch.optim.Adam(a.parameters(), lr=1e-2, betas=(0.5, 0.999), fused=True)
+    ours = execution.adam(b.parameters(), lr=1e-2, betas=(0.5, 0.999), fused=True)
+    assert isinstance(ours, execution.ChannelsLastFusedAdam)
+    _train(a, ref, 4)
+    _train(b, ours, 4)
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(pa, pb), name
+        assert pb.shape == pa.shape and pb.stride() == pa.stride(), f"{name}: layout changed"
+        for key in ("exp_avg", "exp_avg_sq"):
+            sa, sb = ref.state[pa][key], ours.state[pb][key]
+            assert torch.equal(sa, sb) and sb.shape == pb.shape and sb.stride() == pb.stride(), f"{name} {key}"
+    flat = [p for p in b.parameters() if p.dim() == 4 and not p.is_contiguous()]
+    assert len(flat) == 2, "the two 4x4 weights are channels_last (the 1x1 one counts as contiguous)"
+    # ... and no gradient is copied (PyTorch's own fused step copies each channels_last gradient)
+    for opt in (ref, ours):
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            opt.step()
+        copies = [e.name for e in prof.events() if e.name == "aten::clone"]
+        assert len(copies) == (2 if opt is ref else 0), (type(opt).__name__, copies)
+
+
+def test_channels_last_fused_adam_checkpoint_round_trip_and_plain_layout_state(tmp_path):
+    a, b = _conv_net(), _conv_net()
+    opt_a = execution.adam(a.parameters(), lr=1e-2, betas=(0.5, 0.999), fused=True)
+    _train(a, opt_a, 2)
+    torch.save({"net": a.state_dict(), "opt": opt_a.state_dict()}, tmp_path / "ckpt.pt")
+    ckpt = torch.load(tmp_path / "ckpt.pt")
+    # moments saved in the plain NCHW layout (as by the plain path) are taken over once
+    for st in ckpt["opt"]["state"].values():
+        for key in ("exp_avg", "exp_avg_sq"):
+            st[key] = st[key].contiguous()
+    b.load_state_dict(ckpt["net"])
+    opt_b = execution.adam(b.parameters(), lr=1e-2, betas=(0.5, 0.999), fused=True)
+    opt_b.load_state_dict(ckpt["opt"])
+    _train(a, opt_a, 3, seed=2)
+    _train(b, opt_b, 3, seed=2)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+        assert opt_b.state[pb]["exp_avg"].stride() == pb.stride()
+
+
+def test_adam_without_fused_is_pytorchs_plain_adam():
+    opt = execution.adam(_conv_net().parameters(), lr=1e-3, betas=(0.5, 0.999))
+    assert type(opt) is torch.optim.Adam and not opt.defaults["fused"]
+
+
 # --------------------------------------------------------------------------- the benchmark
 
 
@@ -187,6 +251,19 @@ def test_benchmark_prints_one_json_line():
     assert out["plain_path"] == "cpu: plain path: float32, NCHW, eager, for-loop Adam"
     assert len(out["rounds_seconds_per_step"]["plain"]) == 2
     assert out["speedup"] == pytest.approx(out["plain_seconds_per_step"] / out["seconds_per_step"], rel=0.02)
+
+
+def test_adam_benchmark_prints_one_json_line_with_the_same_update():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "adam_step.py"), "--config", "smoke", "--rounds", "2"],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    out = json.loads(lines[0])
+    assert set(out["ms_per_step"]) == {"course", "torch_fused", "for_loop"}
+    assert out["max_param_difference_course_vs_torch_fused"] == 0.0
 
 
 def test_precision_module_is_the_one_source():

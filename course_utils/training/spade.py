@@ -25,6 +25,7 @@ import contextlib
 import torch
 
 from course_utils.errors import CourseError
+from course_utils.execution import adam
 from course_utils.models.pix2pixhd import feature_matching_loss
 from course_utils.models.spade import (
     define_D_spade,
@@ -164,10 +165,9 @@ class SpadeRecipe(ModelRecipe):
         return self.build_generator(cfg), netD
 
     def make_optimizers(self, netG, netD, fused: bool = False):
-        kw = {"fused": True} if fused else {}
         lr, b1 = self.cfg.lr, self.cfg.beta1
-        optG = torch.optim.Adam(netG.parameters(), lr=lr / 2, betas=(b1, BETA2), **kw)
-        optD = torch.optim.Adam(netD.parameters(), lr=lr * 2, betas=(b1, BETA2), **kw)
+        optG = adam(netG.parameters(), lr=lr / 2, betas=(b1, BETA2), fused=fused)
+        optD = adam(netD.parameters(), lr=lr * 2, betas=(b1, BETA2), fused=fused)
         return optG, optD
 
     def setup(self, device, is_main: bool) -> None:
