@@ -188,9 +188,9 @@ class ChannelsLastFusedAdam(torch.optim.Adam):
     ``channels_last``, i.e. not "contiguous" in PyTorch's sense, and the fused
     CPU kernel makes a contiguous copy of every such gradient that it then does
     not use (PyTorch 2.14, ``aten/src/ATen/native/cpu/FusedAdamKernel.cpp``):
-    measured at the ``paper`` configuration on the course's 2-core machine,
-    181 ms per training step for both optimisers against 67 ms without the
-    copy (2026-12-01, one run). Elementwise, Adam does not care how the
+    ``benchmarks/adam_step.py --config paper`` measured 154 ms per step for
+    both optimisers against 53 ms without the copy (2026-12-01, one run on
+    the course's 2-core machine). Elementwise, Adam does not care how the
     elements are laid out, so for the step each such parameter, its gradient
     and its moments are handed to the kernel as 1-D views of the same memory
     (all four have the same strides), then put back. The optimiser's state
