@@ -203,7 +203,6 @@ class ChannelsLastFusedAdam(torch.optim.Adam):
     """
 
     def __init__(self, params, **kwargs):
-        kwargs.pop("fused", None)
         super().__init__(params, fused=True, **kwargs)
 
     @torch.no_grad()
@@ -245,13 +244,13 @@ class ChannelsLastFusedAdam(torch.optim.Adam):
 
 
 def adam(params, *, lr: float, betas: tuple[float, float], fused: bool = False) -> torch.optim.Adam:
-    """The course's Adam: PyTorch's for-loop Adam, or with ``fused=True`` :class:`ChannelsLastFusedAdam`.
+    """The course's Adam: ``torch.optim.Adam`` (for-loop on the CPU), or with ``fused=True`` :class:`ChannelsLastFusedAdam`.
 
     Args:
         params: parameters or parameter groups, as for ``torch.optim.Adam``.
         lr, betas: Adam's step size and moment decay rates.
-        fused: one fused kernel per step (CPU and CUDA) instead of the plain
-            for-loop implementation; the same update either way.
+        fused: one fused kernel per step (CPU and CUDA) instead of PyTorch's
+            default implementation; the same update either way.
     """
     if fused:
         return ChannelsLastFusedAdam(params, lr=lr, betas=betas)
