@@ -39,17 +39,17 @@ def _few_threads():
 
 
 def pytest_configure(config):
-    """Under ``--nbmake``, nbclient does not emulate ipywidgets' ``Output`` widget.
+    """Under ``--nbmake``, nbclient does not emulate ipywidgets' ``Output`` widget either.
 
-    The same change as the graded executor's (``course_utils.autograde``): nbclient's emulation
-    sends comm messages on the shell channel while it waits for the cell's reply there, and notebook
-    3's widget cell then now and then waits for the whole cell timeout (nbclient issue #312). What the
-    widget captures goes to the cell's outputs instead.
+    The graded executor's change (``course_utils.autograde``, nbclient issue #312), applied to the
+    ``NotebookClient`` that nbmake uses: notebook 3's widget cell could otherwise wait for its timeout.
     """
     if config.getoption("nbmake", default=False):
         from nbclient.client import NotebookClient
 
-        NotebookClient.on_comm_open_jupyter_widget = lambda self, msg: None
+        from course_utils.autograde import GuardedExecute
+
+        NotebookClient.on_comm_open_jupyter_widget = GuardedExecute.on_comm_open_jupyter_widget
 
 
 def pytest_collection_modifyitems(config, items):

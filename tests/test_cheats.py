@@ -84,13 +84,11 @@ def lost_by_the_honest_answer(name: str, cheat: dict) -> set[str]:
 
 def execute_like_autograde(nb, workdir: Path, monkeypatch) -> dict[str, str | None]:
     """Run ``nb`` (up to its last test cell) with GuardedExecute; {test cell: error text or None}."""
-    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
 
     from course_utils.autograde import GuardedExecute
 
-    config = Config()
-    exec(compile((REPO / "nbgrader_config.py").read_text(), "nbgrader_config.py", "exec"),
-         {"get_config": lambda: config})
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     # A cheat that hangs the kernel (e.g. ``builtins.isinstance`` always True) is interrupted
     # after CELL_TIMEOUT instead of nbgrader's 120 s: the interrupted cell is an error either way,
     # and no cell of a notebook in fast mode needs more than a few seconds.

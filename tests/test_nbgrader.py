@@ -451,11 +451,9 @@ def test_stderr_is_not_a_failure_and_tracebacks_are_short(tmp_path):
 
 def test_nbgrader_config():
     """The configuration that the round trips above rely on."""
-    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
 
-    c = Config()
-    exec(compile((REPO / "nbgrader_config.py").read_text(), "nbgrader_config.py", "exec"),
-         {"get_config": lambda: c})
+    c = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     assert c.CourseDirectory.source_directory == "solutions"
     assert c.CourseDirectory.release_directory == "notebooks"
     assert c.CourseDirectory.course_id == COURSE_ID
