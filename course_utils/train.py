@@ -193,7 +193,7 @@ PRESETS: dict[str, dict] = {
         netG="unet_32", ngf=8, ndf=8, load_size=64, crop_size=32, eval_size=64, batch_size=2,
         max_steps=6, max_train_items=16, save_every=3, n_samples=2, epochs=1, compile="off",
     ),
-    # `make demo`: 11 minutes of training on a 2-core CPU. Native-scale tiles (600 -> 256
+    # `make demo`: 10.5 minutes of training on a 2-core CPU. Native-scale tiles (600 -> 256
     # as in the evaluation protocol) so roads keep their width, random 128 crops
     # (the fully convolutional netG then runs on whole 256 tiles), a narrower
     # U-Net, batch 4, a higher lr that decays to 0 over the second half, and

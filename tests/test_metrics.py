@@ -254,6 +254,17 @@ def test_nearest_colour_labels():
         nearest_colour_labels(img, [[1, 2]])
 
 
+def test_nearest_colour_labels_matches_brute_force():
+    """Every pixel gets the argmin of its squared RGB distances, ties to the lower index (random images)."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 17, 9, 3), dtype=np.uint8)
+    images[0, 0, 0] = (10, 10, 10)  # equidistant from the first two colours below
+    colours = np.concatenate([[(0, 10, 10), (20, 10, 10)], rng.integers(0, 256, (7, 3))])
+    dist = ((images.astype(np.int64)[..., None, :] - colours) ** 2).sum(-1)
+    np.testing.assert_array_equal(nearest_colour_labels(images, colours), dist.argmin(-1))
+    assert nearest_colour_labels(images, colours)[0, 0, 0] == 0
+
+
 def test_iou_hand_labelled_with_absent_class():
     # real labels     fake labels     class 0: real {a,b}, fake {a,f}       I=1 U=3 -> 1/3
     #  0 0 1           0 1 1          class 1: real {c,d}, fake {b,c,d}     I=2 U=3 -> 2/3
