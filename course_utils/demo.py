@@ -29,7 +29,7 @@ from course_utils.errors import CourseError
 
 # `make demo` must finish within 15 minutes on a 2-core CPU from a fresh clone: about 2.5 minutes of
 # install and data, half a minute of scanning the training tiles, DEMO_MINUTES of training
-# (torch.compile's compilation included: 73 s with an empty compile cache) and under a minute of
+# (torch.compile's compilation included: about 70 s with an empty compile cache) and under a minute of
 # evaluation. With 11 minutes a fresh clone took 15 min 7 s on 2026-12-01 (907 s), hence 10.5.
 # The run is time-boxed: DEMO_EPOCHS is only an upper bound, and a faster step buys more steps
 # in the same minutes.
