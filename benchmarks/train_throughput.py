@@ -15,7 +15,10 @@ Prints one JSON line::
 * **default**: what ``pix2pix train`` uses on this machine
   (:func:`course_utils.execution.choose_execution`): bf16 autocast where the
   CPU or GPU computes bf16 natively, ``channels_last``, ``torch.compile`` on
-  the CPU when a compiler works, fused Adam. Same step, same mathematics.
+  the CPU with bf16 when a compiler works, fused Adam. Same step, same
+  mathematics. Without native bf16 the default path is float32 like the plain
+  one, so expect little difference there: ``cpu_model`` and ``cpu_bf16`` in
+  the output say which CPU ran.
 
 Both paths are built in the same process from the same initial weights and
 time the same ``course_utils.train.train_step`` on the same random batches in
@@ -35,10 +38,12 @@ import platform
 import statistics
 import time
 from datetime import date
+from pathlib import Path
 
 import torch
 
 from course_utils.execution import choose_execution
+from course_utils.precision import cpu_bf16_support
 from course_utils.train import build_networks, config_from_preset, make_optimizers, train_step
 
 
@@ -68,6 +73,17 @@ def build(config: str, device: str, plain: bool, compile: str = "auto"):  # noqa
                    gan_weight=cfg.gan_weight, autocast=autocast, scalers=scalers)
 
     return cfg, exe, step
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux: ``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def timed(step, n: int, device: torch.device) -> float:
@@ -123,6 +139,7 @@ def main() -> None:
         "rounds_seconds_per_step": {k: [round(v, 4) for v in vs] for k, vs in rounds.items()},
         "steps_per_round": a.steps, "device": str(dev), "threads": torch.get_num_threads(),
         "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(), "cpu_bf16": cpu_bf16_support(),
         "date": date.today().isoformat(),
     }))
 

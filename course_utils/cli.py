@@ -54,7 +54,7 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
                         "with native bf16 (compute capability >= 8.0), fp16 + GradScaler on older GPUs, "
                         "float32 elsewhere; bf16/fp16 are refused where the device would emulate them")
     g.add_argument("--compile", dest="compile", action="store_true", default=None,
-                   help="torch.compile netG and netD (default on the CPU when a C++ compiler works)")
+                   help="torch.compile netG and netD (default on the CPU with bf16 autocast when a C++ compiler works)")
     g.add_argument("--no-compile", dest="compile", action="store_false", help="run eagerly")
     g.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
     g.add_argument("--plain", action="store_true",

@@ -9,8 +9,11 @@ they change how fast the same step runs:
   fp16 + GradScaler on older GPUs, float32 elsewhere);
 * ``torch.compile`` of ``netG`` and ``netD`` (TorchInductor fuses BatchNorm,
   activations and the bf16 casts around each convolution); ``auto`` turns it
-  on for the CPU when a C++ compiler works, since that is where it was
-  measured (``benchmarks/train_throughput.py``);
+  on for the CPU when the step runs in bf16 and a C++ compiler works, since
+  that is where it was measured to pay (``benchmarks/train_throughput.py``).
+  In float32 it gained nothing on a CPU without native bf16 (AMD EPYC, Zen 3:
+  0.89x to 1.06x of the same step uncompiled, 2026-12-01) and costs 40 to 70 s
+  of compilation per process, so there ``auto`` runs eagerly;
 * the ``channels_last`` memory format, which oneDNN's bf16 convolutions prefer;
 * Adam's ``fused`` kernel: one pass over the parameters instead of one small
   kernel per tensor and operation (:func:`adam`; on ``channels_last`` weights
@@ -131,9 +134,10 @@ def choose_execution(
 
     Args:
         amp: see :func:`course_utils.precision.choose_precision`.
-        compile: ``"auto"`` (on for the CPU when a compiler works; off on CUDA,
-            where the course has not measured it, and under DDP), ``"on"``
-            (required: raise if it cannot run) or ``"off"``.
+        compile: ``"auto"`` (on for the CPU when the precision is bf16 and a
+            compiler works; off for float32 on the CPU, where it was measured
+            to gain nothing, on CUDA, where the course has not measured it, and
+            under DDP), ``"on"`` (required: raise if it cannot run) or ``"off"``.
         channels_last, fused_adam: as named.
         distributed: training under DDP (``compile="auto"`` then stays off).
 
@@ -156,6 +160,8 @@ def choose_execution(
             note = "not compiled under DDP"
         elif device.type != "cpu":
             note = "compile is opt-in on GPUs: --compile"
+        elif precision.amp != "bf16":
+            note = "compile pays on the CPU only with bf16 autocast: --compile"
         else:
             note = compiler_problem()
             use = not note

@@ -69,7 +69,8 @@ class TrainConfig:
     ``amp`` (``auto``/``off``/``bf16``/``fp16``, see
     :func:`course_utils.precision.choose_precision`), ``compile``
     (``auto``/``on``/``off``: ``torch.compile`` on both networks; ``auto`` is
-    on for the CPU when a C++ compiler is present), ``channels_last`` memory
+    on for the CPU with bf16 autocast when a C++ compiler is present),
+    ``channels_last`` memory
     format and ``fused_adam`` (one fused kernel per Adam step). All four off
     (``pix2pix train --plain``) is the plain step: float32, NCHW, eager, the
     for-loop Adam of a straightforward PyTorch pix2pix.

@@ -111,6 +111,7 @@ def test_gpu_compile_is_opt_in(monkeypatch):
 
 
 def test_compile_falls_back_cleanly_and_says_why(monkeypatch):
+    fake_cpu(monkeypatch, amx=True)
     monkeypatch.setattr(execution, "compiler_problem", lambda: "no C++ compiler found (install g++ or set CXX)")
     exe = choose_execution("cpu", compile="auto")
     assert not exe.compile
@@ -118,6 +119,19 @@ def test_compile_falls_back_cleanly_and_says_why(monkeypatch):
     with pytest.raises(CourseError, match="--compile: no C\\+\\+ compiler found.*--no-compile"):
         choose_execution("cpu", compile="on")
     assert not choose_execution("cpu", compile="auto", distributed=True).compile
+
+
+def test_auto_compiles_on_the_cpu_only_with_bf16(monkeypatch):
+    # Measured: compiling the float32 step gained nothing on a CPU without native bf16, and costs a minute.
+    monkeypatch.setattr(execution, "compiler_problem", lambda: "")
+    fake_cpu(monkeypatch, amx=True)
+    assert choose_execution("cpu").compile
+    assert not choose_execution("cpu", amp="off").compile
+    fake_cpu(monkeypatch)
+    exe = choose_execution("cpu")
+    assert (exe.precision.amp, exe.compile) == ("off", False)
+    assert "eager (compile pays on the CPU only with bf16 autocast: --compile)" in exe.describe()
+    assert choose_execution("cpu", compile="on").compile  # still there when asked for
 
 
 def test_plain_path_is_fp32_nchw_eager_forloop_adam():
@@ -249,6 +263,7 @@ def test_benchmark_prints_one_json_line():
     for key in ("images_per_second", "plain_images_per_second", "speedup", "path", "compile_seconds"):
         assert key in out, key
     assert out["plain_path"] == "cpu: plain path: float32, NCHW, eager, for-loop Adam"
+    assert out["cpu_model"] and out["cpu_bf16"] == precision.cpu_bf16_support()  # which CPU ran, and its bf16
     assert len(out["rounds_seconds_per_step"]["plain"]) == 2
     assert out["speedup"] == pytest.approx(out["plain_seconds_per_step"] / out["seconds_per_step"], rel=0.02)
 
