@@ -38,10 +38,10 @@ import platform
 import statistics
 import time
 from datetime import date
-from pathlib import Path
 
 import torch
 
+from course_utils.device import cpu_model
 from course_utils.execution import choose_execution
 from course_utils.precision import cpu_bf16_support
 from course_utils.train import build_networks, config_from_preset, make_optimizers, train_step
@@ -73,17 +73,6 @@ def build(config: str, device: str, plain: bool, compile: str = "auto"):  # noqa
                    gan_weight=cfg.gan_weight, autocast=autocast, scalers=scalers)
 
     return cfg, exe, step
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux: ``/proc/cpuinfo``), else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timed(step, n: int, device: torch.device) -> float:

@@ -25,12 +25,14 @@ from pathlib import Path
 import torch
 
 from course_utils.cli import add_execution_options, execution_overrides
+from course_utils.device import cpu_model
 from course_utils.errors import CourseError
 
 # `make demo` must finish within 15 minutes on a 2-core CPU from a fresh clone: about 2.5 minutes of
 # install and data, half a minute of scanning the training tiles, DEMO_MINUTES of training
-# (torch.compile's compilation included: about 70 s with an empty compile cache) and under a minute of
-# evaluation. With 11 minutes a fresh clone took 15 min 7 s on 2026-12-01 (907 s), hence 10.5.
+# (torch.compile's compilation included where the CPU has native bf16: about 70 s with an empty compile
+# cache) and under a minute of evaluation. With 11 minutes a fresh clone took 15 min 7 s on 2026-12-01
+# (907 s, Xeon with AMX), hence 10.5; on an AMD EPYC without bf16 (float32, not compiled) 14 min 12 s.
 # The run is time-boxed: DEMO_EPOCHS is only an upper bound, and a faster step buys more steps
 # in the same minutes.
 DEMO_MINUTES = 10.5
@@ -74,7 +76,7 @@ def run_demo(out_dir="runs/demo", preset="cpu-quick", direction="AtoB", n_sample
             "seed": cfg.seed, "execution": summary["execution"],
             "first_step_seconds": summary["first_step_seconds"],
             "train_seconds_this_session": round(train_seconds, 1), "eval_seconds": round(eval_seconds, 1),
-            "date": date.today().isoformat(), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+            "date": date.today().isoformat(), "machine": f"{cpu_model()} ({platform.machine()}), {torch.get_num_threads()} threads",
             "torch": torch.__version__,
         },
     }
