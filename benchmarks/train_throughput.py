@@ -14,11 +14,11 @@ Prints one JSON line::
   straightforward PyTorch pix2pix does (``pix2pix train --plain``).
 * **default**: what ``pix2pix train`` uses on this machine
   (:func:`course_utils.execution.choose_execution`): bf16 autocast where the
-  CPU or GPU computes bf16 natively, ``channels_last``, ``torch.compile`` on
-  the CPU with bf16 when a compiler works, fused Adam. Same step, same
-  mathematics. Without native bf16 the default path is float32 like the plain
-  one, so expect little difference there: ``cpu_model`` and ``cpu_bf16`` in
-  the output say which CPU ran.
+  CPU or GPU computes bf16 natively, with ``channels_last`` and, on the CPU,
+  ``torch.compile`` when a compiler works; fused Adam. Same step, same
+  mathematics. Without native bf16 the CPU's default path is float32, NCHW and
+  eager like the plain one, with fused Adam, so expect little difference
+  there: ``cpu_model`` and ``cpu_bf16`` in the output say which CPU ran.
 
 Both paths are built in the same process from the same initial weights and
 time the same ``course_utils.train.train_step`` on the same random batches in

@@ -14,7 +14,11 @@ they change how fast the same step runs:
   In float32 it gained nothing on a CPU without native bf16 (AMD EPYC, Zen 3:
   0.89x to 1.06x of the same step uncompiled, 2026-12-01) and costs 40 to 70 s
   of compilation per process, so there ``auto`` runs eagerly;
-* the ``channels_last`` memory format, which oneDNN's bf16 convolutions prefer;
+* the ``channels_last`` memory format, which oneDNN's bf16 convolutions
+  prefer; by default not for float32 on the CPU, where it was measured slower
+  at the paper's configuration (AMD EPYC, Zen 3, 2026-12-01: 1.77 against 1.49
+  s/step with fused Adam, NCHW as fast or faster in every round) and no faster
+  at ``cpu-quick``;
 * Adam's ``fused`` kernel: one pass over the parameters instead of one small
   kernel per tensor and operation (:func:`adam`; on ``channels_last`` weights
   through :class:`ChannelsLastFusedAdam`, which avoids a copy that PyTorch's CPU
@@ -126,7 +130,7 @@ def choose_execution(
     *,
     amp: str = "auto",
     compile: str = "auto",  # noqa: A002 - the option's name
-    channels_last: bool = True,
+    channels_last: bool | None = None,
     fused_adam: bool = True,
     distributed: bool = False,
 ) -> ExecutionPath:
@@ -138,7 +142,9 @@ def choose_execution(
             compiler works; off for float32 on the CPU, where it was measured
             to gain nothing, on CUDA, where the course has not measured it, and
             under DDP), ``"on"`` (required: raise if it cannot run) or ``"off"``.
-        channels_last, fused_adam: as named.
+        channels_last: the ``channels_last`` memory format; ``None`` (default):
+            with mixed precision and on GPUs, not for float32 on the CPU.
+        fused_adam: Adam's fused kernel.
         distributed: training under DDP (``compile="auto"`` then stays off).
 
     Raises:
@@ -165,6 +171,8 @@ def choose_execution(
         else:
             note = compiler_problem()
             use = not note
+    if channels_last is None:
+        channels_last = not (device.type == "cpu" and precision.amp == "off")
     if fused_adam and device.type not in ("cpu", "cuda"):
         fused_adam = False
     return ExecutionPath(device, precision, use, note, channels_last, fused_adam)

@@ -70,7 +70,8 @@ class TrainConfig:
     :func:`course_utils.precision.choose_precision`), ``compile``
     (``auto``/``on``/``off``: ``torch.compile`` on both networks; ``auto`` is
     on for the CPU with bf16 autocast when a C++ compiler is present),
-    ``channels_last`` memory
+    ``channels_last`` memory format (``None``: as
+    :func:`course_utils.execution.choose_execution` decides)
     format and ``fused_adam`` (one fused kernel per Adam step). All four off
     (``pix2pix train --plain``) is the plain step: float32, NCHW, eager, the
     for-loop Adam of a straightforward PyTorch pix2pix.
@@ -144,7 +145,7 @@ class TrainConfig:
     seed: int = 0
     amp: str = "auto"
     compile: str = "auto"
-    channels_last: bool = True
+    channels_last: bool | None = None
     fused_adam: bool = True
     max_train_items: int | None = None
     n_samples: int = 4

@@ -3,6 +3,7 @@ fallback, the plain path, what `pix2pix train` states and records, and the bench
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -132,6 +133,28 @@ def test_auto_compiles_on_the_cpu_only_with_bf16(monkeypatch):
     assert (exe.precision.amp, exe.compile) == ("off", False)
     assert "eager (compile pays on the CPU only with bf16 autocast: --compile)" in exe.describe()
     assert choose_execution("cpu", compile="on").compile  # still there when asked for
+
+
+def test_channels_last_by_default_only_with_mixed_precision_or_on_gpus(monkeypatch):
+    # Measured: float32 on the CPU ran the paper step slower in channels_last than in NCHW.
+    fake_cpu(monkeypatch, amx=True)
+    assert choose_execution("cpu", compile="off").channels_last
+    assert not choose_execution("cpu", amp="off", compile="off").channels_last
+    assert choose_execution("cpu", amp="off", compile="off", channels_last=True).channels_last
+    fake_cpu(monkeypatch)
+    exe = choose_execution("cpu", compile="off")
+    assert not exe.channels_last and exe.memory_format == torch.contiguous_format
+    assert exe.describe() == "cpu: float32 (this CPU has no native bf16), NCHW, eager, fused Adam"
+    fake_gpu(monkeypatch, (7, 5), bf16_native=False)
+    assert choose_execution("cuda").channels_last
+
+
+@pytest.mark.parametrize(("flags", "expected"), [([], None), (["--channels-last"], True),
+                                                 (["--no-channels-last"], False)])
+def test_channels_last_flags(flags, expected):
+    parser = argparse.ArgumentParser()
+    cli.add_execution_options(parser)
+    assert cli.execution_overrides(parser.parse_args(flags))["channels_last"] is expected
 
 
 def test_plain_path_is_fp32_nchw_eager_forloop_adam():
