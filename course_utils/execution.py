@@ -11,9 +11,10 @@ they change how fast the same step runs:
   activations and the bf16 casts around each convolution); ``auto`` turns it
   on for the CPU when the step runs in bf16 and a C++ compiler works, since
   that is where it was measured to pay (``benchmarks/train_throughput.py``).
-  In float32 it gained nothing on a CPU without native bf16 (AMD EPYC, Zen 3:
-  0.89x to 1.06x of the same step uncompiled, 2026-12-01) and costs 40 to 70 s
-  of compilation per process, so there ``auto`` runs eagerly;
+  In float32 it gained nothing on a CPU without native bf16 (AMD EPYC, Zen 3,
+  2026-12-01: compiled steps 0.89x to 1.06x of the plain step's speed, fused
+  Adam alone 1.01x and 1.08x in the same runs) and costs 40 to 70 s of
+  compilation per process, so there ``auto`` runs eagerly;
 * the ``channels_last`` memory format, which oneDNN's bf16 convolutions
   prefer; by default not for float32 on the CPU, where it was measured slower
   at the paper's configuration (AMD EPYC, Zen 3, 2026-12-01: 1.77 against 1.49

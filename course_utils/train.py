@@ -71,8 +71,8 @@ class TrainConfig:
     (``auto``/``on``/``off``: ``torch.compile`` on both networks; ``auto`` is
     on for the CPU with bf16 autocast when a C++ compiler is present),
     ``channels_last`` memory format (``None``: as
-    :func:`course_utils.execution.choose_execution` decides)
-    format and ``fused_adam`` (one fused kernel per Adam step). All four off
+    :func:`course_utils.execution.choose_execution` decides) and
+    ``fused_adam`` (one fused kernel per Adam step). All four off
     (``pix2pix train --plain``) is the plain step: float32, NCHW, eager, the
     for-loop Adam of a straightforward PyTorch pix2pix.
 
