@@ -7,7 +7,15 @@ Usage::
 Prints one JSON line::
 
     {"config": ..., "images_per_second": <default path>, "plain_images_per_second": ...,
-     "speedup": ..., "path": "<what the default path used>", "compile_seconds": ..., ...}
+     "speedup": ..., "path": "<what the default path used>", "compile_seconds": ...,
+     "gflop_per_step": ..., "gflops_per_second": ..., "fraction_of_peak": ..., ...}
+
+and appends it to ``results/train_throughput.jsonl`` (:mod:`course_utils.results`).
+``gflop_per_step`` is counted by ``torch.utils.flop_counter`` (forward and
+backward of every convolution and matmul); ``fraction_of_peak`` divides the
+default path's GFLOP/s by ``peak_gflops_per_second``, the best float32 rate
+of a large convolution measured in the same run (:func:`conv_peak_gflops`):
+how much of this machine's convolution ceiling a training step uses.
 
 * **plain**: float32, contiguous NCHW memory, eager, PyTorch's for-loop Adam,
   the paper's separate ``netD`` passes for real and fake pairs: what a
@@ -44,6 +52,7 @@ import torch
 from course_utils.device import cpu_model
 from course_utils.execution import choose_execution
 from course_utils.precision import cpu_bf16_support
+from course_utils.results import append_record
 from course_utils.train import build_networks, config_from_preset, make_optimizers, train_step
 
 
@@ -87,6 +96,43 @@ def timed(step, n: int, device: torch.device) -> float:
     return (time.perf_counter() - t0) / n
 
 
+def conv_peak_gflops(device: torch.device, repeats: int = 5) -> dict:
+    """This machine's float32 convolution ceiling: the best GFLOP/s of a few large convolutions (forward).
+
+    Each candidate is a convolution of the size that dominates a Pix2Pix step
+    (4x4 stride 2 as in the U-Net and PatchGAN, and a 3x3 stride 1), batch 8,
+    64x64 inputs, 256 -> 512 channels; FLOPs are ``2 * N * H_out * W_out * C_in
+    * C_out * k * k``. The best time of ``repeats`` runs after one warm-up.
+    """
+    shapes = {"4x4 stride 2, 256->512, 8x64x64": (4, 2, 1), "3x3 stride 1, 256->512, 8x64x64": (3, 1, 1)}
+    best = {}
+    for name, (k, stride, pad) in shapes.items():
+        x = torch.randn(8, 256, 64, 64, device=device)
+        w = torch.randn(512, 256, k, k, device=device)
+        out = torch.nn.functional.conv2d(x, w, stride=stride, padding=pad)
+        flop = 2 * out.numel() * 256 * k * k
+        times = []
+        for _ in range(repeats):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            torch.nn.functional.conv2d(x, w, stride=stride, padding=pad)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
+        best[name] = round(flop / min(times) / 1e9, 1)
+    return best
+
+
+def count_gflop(step) -> float:
+    """GFLOP of one call of ``step`` (``torch.utils.flop_counter``: convolutions and matmuls, forward and backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops() / 1e9
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", choices=("paper", "cpu-quick", "cpu", "smoke"), default="paper")
@@ -96,12 +142,14 @@ def main() -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
                    help="torch.compile on the default path (auto: as `pix2pix train` decides)")
+    p.add_argument("--no-record", action="store_true", help="print only; append nothing to results/")
     a = p.parse_args()
     if a.rounds < 2:
         p.error("--rounds must be at least 2")
     dev = torch.device(a.device)
 
     cfg, plain_exe, plain_step = build(a.config, a.device, plain=True)
+    gflop = count_gflop(plain_step)  # the same mathematics on both paths
     _, exe, fast_step = build(a.config, a.device, plain=False, compile=a.compile)
     warm = {}
     for name, step in (("plain", plain_step), ("default", fast_step)):
@@ -116,7 +164,9 @@ def main() -> None:
     sec_plain = statistics.median(rounds["plain"])
     sec_fast = statistics.median(rounds["default"])
     compile_seconds = max(0.0, warm["default"] - a.warmup * sec_fast) if exe.compile else 0.0
-    print(json.dumps({
+    peaks = conv_peak_gflops(dev)
+    peak = max(peaks.values())
+    record = {
         "config": a.config, "netG": cfg.netG, "ngf": cfg.ngf, "batch_size": cfg.batch_size,
         "crop_size": cfg.crop_size,
         "images_per_second": round(cfg.batch_size / sec_fast, 3),
@@ -130,7 +180,15 @@ def main() -> None:
         "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
         "cpu_model": cpu_model(), "cpu_bf16": cpu_bf16_support(),
         "date": date.today().isoformat(),
-    }))
+        "gflop_per_step": round(gflop, 2),
+        "gflops_per_second": round(gflop / sec_fast, 1), "plain_gflops_per_second": round(gflop / sec_plain, 1),
+        "peak_gflops_per_second": peak, "peak_convolutions": peaks,
+        "fraction_of_peak": round(gflop / sec_fast / peak, 3),
+        "plain_fraction_of_peak": round(gflop / sec_plain / peak, 3),
+    }
+    print(json.dumps(record))
+    if not a.no_record:
+        append_record("train_throughput", record)
 
 
 if __name__ == "__main__":

@@ -155,10 +155,18 @@ def _cmd_eval(args) -> int:
                               save_images=args.save_images, progress=not args.quiet)
         return _report(metrics, args)
     palette = None
-    if args.dataset == "maps" and not args.data and cfg.direction == "AtoB":
-        from course_utils.palette import maps_palette
+    want = args.palette if args.palette != "auto" else ("maps" if args.dataset == "maps" else "none")
+    if want == "maps":
+        if cfg.direction != "AtoB":
+            if args.palette == "maps":
+                raise CourseError(f"--palette maps scores generated maps, but {args.checkpoint} translates "
+                                  f"{cfg.direction} (map -> aerial); drop --palette")
+        else:
+            from course_utils.palette import maps_palette
 
-        palette = maps_palette()
+            palette = maps_palette()
+    elif args.data and args.palette == "auto" and not args.quiet:
+        print(f"eval: no palette IoU for --data {args.data}; for maps tiles add --palette maps", file=sys.stderr)
     metrics = evaluate(
         netG, dataset, device=device, mode=args.mode, batch_size=args.batch_size,
         palette=palette, save_images=args.save_images, progress=not args.quiet,
@@ -270,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--mode", choices=("eval", "train"), default="eval",
                     help="eval: dropout off, running BatchNorm statistics (default); "
                          "train: the paper's test-time mode, dropout on and batch statistics")
+    ev.add_argument("--palette", choices=("auto", "maps", "none"), default="auto",
+                    help="map-palette IoU (per class and mean) of generated maps. auto (default): with "
+                         "--dataset maps for aerial -> map checkpoints; maps: also for --data DIR (a folder of "
+                         "aerial | map tiles); none: off")
     ev.add_argument("--batch-size", type=int, default=8)
     ev.add_argument("--max-images", type=int, default=None)
     ev.add_argument("--device", default=None)

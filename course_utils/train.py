@@ -32,6 +32,7 @@ import math
 import os
 import random
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,16 @@ class TrainConfig:
     KL weight (0.05); ``ngf``, ``ndf``, ``n_layers_D``, ``num_D``,
     ``lambda_FM``, ``lambda_VGG`` as for Pix2PixHD.
 
+    ``ema``: the decay of an exponential moving average of netG's weights and
+    BatchNorm statistics, updated after every step (0: off). The average, not
+    the last weights, then draws the samples and is what ``eval``, ``translate``
+    and :func:`generator_from_checkpoint` use (checkpoint key ``netG_ema``).
+    Early in a run the decay is ``min(ema, (1 + n) / (10 + n))`` after ``n``
+    updates, so the average does not start from the random initial weights.
+    ``l1_warmup``: the fraction of the run (steps or time budget, whichever is
+    further) that trains netG on the L1 term alone before the adversarial term
+    and netD start (Pix2Pix only; 0: off).
+
     ``time_budget`` is in minutes of ``time_budget_clock``: ``"wall"`` (the
     default: wall-clock time) or ``"cpu"`` (the CPU time of the training
     process, all its threads: two busy threads use two CPU minutes per
@@ -136,6 +147,8 @@ class TrainConfig:
     beta1: float = 0.5
     lambda_L1: float = 100.0
     gan_weight: float = 1.0
+    l1_warmup: float = 0.0
+    ema: float = 0.0
     epochs: int = 200
     decay_fraction: float = 0.5
     max_steps: int | None = None
@@ -266,6 +279,8 @@ def build_networks(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
 def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> tuple[nn.Module, TrainConfig]:
     """Rebuild ``netG`` from a checkpoint (a path or a loaded dict), on ``device``, in eval mode.
 
+    A run trained with ``ema`` gives its moving average of the weights (``netG_ema``).
+
     The model (``pix2pix``, ``pix2pixhd``) is read from the checkpoint's config.
 
     Raises:
@@ -282,7 +297,7 @@ def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> t
     except CourseError as exc:
         raise CheckpointError(f"checkpoint config cannot be built: {exc}") from None
     try:
-        netG.load_state_dict(ckpt["netG"])
+        netG.load_state_dict(ckpt["netG_ema"] if ckpt.get("netG_ema") is not None else ckpt["netG"])
     except RuntimeError as exc:
         raise CheckpointError(
             f"checkpoint weights do not match its config (model {cfg.model}, {cfg.netG}, ngf={cfg.ngf}): {exc}"
@@ -300,6 +315,33 @@ def make_optimizers(netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: f
     optG = adam(netG.parameters(), lr=lr, betas=(beta1, 0.999), fused=fused)
     optD = adam(netD.parameters(), lr=lr, betas=(beta1, 0.999), fused=fused)
     return optG, optD
+
+
+def make_ema(netG: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of ``netG`` (weights and BatchNorm statistics), or ``None`` for ``decay <= 0``.
+
+    ``ema.update_parameters(netG)`` after each step sets every floating-point
+    tensor ``avg <- avg + (1 - d) * (current - avg)`` with
+    ``d = min(decay, (1 + n) / (10 + n))`` after ``n`` updates (the first update
+    copies); integer buffers (BatchNorm's batch counter) are copied. ``ema.module``
+    is the averaged generator. Built on :class:`torch.optim.swa_utils.AveragedModel`.
+
+    Raises:
+        ValueError: for ``decay >= 1``.
+    """
+    if decay <= 0:
+        return None
+    if decay >= 1:
+        raise ValueError(f"ema must be in [0, 1) (0: off; e.g. 0.999), got {decay!r}")
+
+    def ema_update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        if not averaged[0].is_floating_point():
+            torch._foreach_copy_(averaged, current)
+            return
+        d = min(decay, (1.0 + float(n)) / (10.0 + float(n)))
+        torch._foreach_lerp_(averaged, current, 1.0 - d)
+
+    return torch.optim.swa_utils.AveragedModel(netG, multi_avg_fn=ema_update, use_buffers=True)
 
 
 def set_requires_grad(net: nn.Module, flag: bool) -> None:
@@ -547,6 +589,23 @@ def plot_losses(log_path, out_path, groups=PIX2PIX_PLOT) -> Path | None:
 # --------------------------------------------------------------------------- loop
 
 
+def _progress_bar(cfg: TrainConfig, total_steps: int, step: int, elapsed: float, enabled: bool) -> tqdm:
+    """The training bar: steps out of ``total_steps``, or, under a time budget, seconds of the budget.
+
+    A time-boxed run ends when its minutes are spent, long before its nominal
+    step count, so its bar counts the budget (``n/total`` seconds and the time
+    left) and shows the steps done so far after it.
+    """
+    if not cfg.time_budget:
+        return tqdm(total=total_steps, initial=step, desc="train", disable=not enabled, dynamic_ncols=True)
+    budget = round(cfg.time_budget * 60)
+    clock = "CPU " if cfg.time_budget_clock == "cpu" else ""
+    return tqdm(total=budget, initial=min(budget, round(elapsed)), desc="train", disable=not enabled,
+                dynamic_ncols=True, unit="s",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} s of the "
+                           + clock + "time budget, {remaining} left{postfix}")
+
+
 def train(
     cfg: TrainConfig,
     out_dir,
@@ -639,6 +698,7 @@ def train(
     memory_format = exe.memory_format
     netG_t, netD_t = exe.prepare(netG, netD)  # compiled wrappers when exe.compile; they share the weights
     optG, optD = recipe.make_optimizers(netG, netD, fused=exe.fused_adam)
+    ema = make_ema(netG, cfg.ema)
     if cfg.time_budget_clock not in ("wall", "cpu"):
         raise CourseError(f"time_budget_clock must be 'wall' or 'cpu', got {cfg.time_budget_clock!r}")
     now = time.process_time if cfg.time_budget_clock == "cpu" else time.time
@@ -660,6 +720,9 @@ def train(
         if scalers and ckpt.get("scalers"):
             for s, sd in zip(scalers, ckpt["scalers"]):
                 s.load_state_dict(sd)
+        if ema is not None and ckpt.get("netG_ema") is not None:
+            ema.module.load_state_dict(ckpt["netG_ema"])
+            ema.n_averaged.fill_(int(ckpt.get("ema_n") or ckpt["step"]))
         step = int(ckpt["step"])
         elapsed_before = clock["elapsed"] = float(ckpt.get("elapsed", 0.0))
         rngs = ckpt["rng"]
@@ -694,6 +757,8 @@ def train(
             {
                 "step": step, "epoch": step // steps_per_epoch, "config": cfg.to_dict(),
                 "netG": netG.state_dict(), "netD": netD.state_dict(),
+                "netG_ema": ema.module.state_dict() if ema is not None else None,
+                "ema_n": int(ema.n_averaged) if ema is not None else 0,
                 "optG": optG.state_dict(), "optD": optD.state_dict(),
                 "schedG": schedG.state_dict(), "schedD": schedD.state_dict(),
                 "scalers": [s.state_dict() for s in scalers] if scalers else None,
@@ -702,6 +767,7 @@ def train(
             },
             ckpt_path,
         )
+        plot_losses(log_path, out_dir / "losses.png", recipe.plot_groups)  # the curves so far, at every save
 
     def run_progress() -> float:
         """How far along the run is, in [0, 1]: steps or time budget, whichever is further (as the lr)."""
@@ -711,10 +777,10 @@ def train(
         progress_now = run_progress()
         return lambda net, real_A: recipe.generate(net, real_A, progress_now)
 
+    shown_G = ema.module if ema is not None else netG  # what the samples show (and eval loads)
     t0, t0_clock = time.time(), now()
     start_step = step
-    bar = tqdm(total=total_steps, initial=step, desc="train", disable=not (progress and is_main),
-               dynamic_ncols=True)
+    bar = _progress_bar(cfg, total_steps, step, clock["elapsed"], enabled=progress and is_main)
     log = open(log_path, "a", buffering=1) if is_main else None  # line-buffered: a kill loses no line  # noqa: SIM115
     stopped_by_time = False
     first_step_seconds = None  # includes torch.compile's compilation when exe.compile
@@ -745,18 +811,26 @@ def train(
                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); rerun with --no-compile"
                         ) from exc
                     raise
+                if ema is not None:
+                    ema.update_parameters(netG)
                 if step == start_step:
                     first_step_seconds = time.time() - t_step
                 lr = optG.param_groups[0]["lr"]
                 clock["elapsed"] = elapsed_before + now() - t0_clock
                 schedG.step()
                 if recipe.uses_netD():  # e.g. Pix2Pix's L1 alone never steps optD
-                    schedD.step()
+                    with warnings.catch_warnings():  # an L1 warm-up steps the schedule before optD
+                        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
+                        schedD.step()
                 step += 1
                 if log is not None:
                     log.write(json.dumps({"step": step, "epoch": epoch, "lr": lr, **{k: round(v, 5) for k, v in losses.items()}}) + "\n")
-                bar.update(1)
-                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+                if cfg.time_budget:  # the bar counts budget seconds; the postfix counts steps
+                    bar.update(min(bar.total, clock["elapsed"]) - bar.n)
+                    bar.set_postfix({"step": step, **{k: f"{v:.3f}" for k, v in losses.items()}}, refresh=False)
+                else:
+                    bar.update(1)
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
                 over_time = cfg.time_budget is not None and clock["elapsed"] >= cfg.time_budget * 60
                 if distributed and cfg.time_budget is not None:
                     flag = torch.tensor([float(over_time)])
@@ -775,7 +849,8 @@ def train(
                 if step % cfg.save_every:
                     save()
                 if is_main:
-                    save_sample_grid(netG, sample_batch, out_dir / "samples" / f"epoch_{step // steps_per_epoch:03d}.png",
+                    save_sample_grid(shown_G, sample_batch,
+                                     out_dir / "samples" / f"epoch_{step // steps_per_epoch:03d}.png",
                                      device, generate=sample_fn())
     finally:
         bar.close()
@@ -783,7 +858,7 @@ def train(
             log.close()
     seconds = time.time() - t0
     if is_main:
-        save_sample_grid(netG, sample_batch, out_dir / "samples" / "final.png", device, generate=sample_fn())
+        save_sample_grid(shown_G, sample_batch, out_dir / "samples" / "final.png", device, generate=sample_fn())
         plot_losses(log_path, out_dir / "losses.png", recipe.plot_groups)
     if distributed:
         dist.barrier()

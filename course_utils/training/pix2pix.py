@@ -43,7 +43,9 @@ class Pix2PixRecipe(ModelRecipe):
         return self.cfg.gan_weight > 0  # L1 alone never steps optD
 
     def train_step(self, netG, netD, optG, optD, real_A, real_B, *, progress, autocast, scalers):
+        # cfg.l1_warmup: the first part of the run trains netG on the L1 term alone (netD waits)
+        gan_weight = 0.0 if progress < self.cfg.l1_warmup else self.cfg.gan_weight
         return self._hub.train_step(
             netG, netD, optG, optD, real_A, real_B, lambda_L1=self.cfg.lambda_L1,
-            gan_weight=self.cfg.gan_weight, autocast=autocast, scalers=scalers,
+            gan_weight=gan_weight, autocast=autocast, scalers=scalers,
         )
