@@ -19,7 +19,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 
 help:
 	@echo "make setup   create $(VENV), install course_utils[dev], fetch and verify the data"
-	@echo "make demo    setup, then train aerial->map (cpu-quick) into $(RUN), evaluate, write samples"
+	@echo "make demo    install, fetch maps, then train aerial->map (cpu-quick) into $(RUN), evaluate, write samples"
 	@echo "make test    setup, then the whole test suite (unit tests, notebooks, nbgrader round trips)"
 	@echo "make lint    ruff and notebook hygiene"
 	@echo "make release regenerate notebooks/ from solutions/ with nbgrader"
@@ -37,7 +37,8 @@ $(VENV)/.installed: pyproject.toml
 data: install
 	$(BIN)/pix2pix data fetch $(DATASETS) $(MIRROR_ARG)
 
-demo: setup
+demo: install
+	$(BIN)/pix2pix data fetch maps $(MIRROR_ARG)
 	$(BIN)/python -m course_utils.demo --out $(RUN)
 
 test: setup

@@ -22,10 +22,9 @@ command and the machine (:mod:`course_utils.results`). GFLOP are counted by
 backward; a GAN step and an L1-only step); ``gflop_total`` adds them over the
 run's steps of each kind.
 
-``--recipe`` is a Pix2Pix preset (``cpu-quick``) or ``cpu-quick-v1``, the
-``cpu-quick`` recipe before the quality-per-minute work (no EMA, no L1
-warm-up, 70x70 PatchGAN of width 32, lambda_L1 200), kept here so that both
-curves can be measured again side by side. ``--plot`` draws road IoU and
+``--recipe`` is a Pix2Pix preset: ``cpu-quick``, or ``cpu-quick-v1``, the
+``cpu-quick`` recipe before the quality-per-minute work (70x70 PatchGAN of
+width 32, no EMA), so that both curves can be measured again side by side. ``--plot`` draws road IoU and
 acc@delta10 against the budget from the records, one curve (mean over seeds)
 per label.
 """
@@ -49,19 +48,9 @@ from course_utils.results import append_record, machine, results_dir
 
 RECORD = "quality_per_minute"
 
-# The cpu-quick preset as it stood before it gained EMA, the L1 warm-up and the narrower netD.
-CPU_QUICK_V1 = dict(
-    netG="unet_128", ngf=32, ndf=32, load_size=256, crop_size=128, eval_size=256,
-    interpolation="bilinear", batch_size=4, lr=5e-4, lambda_L1=200.0, epochs=12,
-    decay_fraction=0.5, save_every=250, ema=0.0, l1_warmup=0.0, n_layers_D=3,
-)
-
-
 def config(recipe: str, overrides: dict):
     from course_utils.train import config_from_preset
 
-    if recipe == "cpu-quick-v1":
-        return config_from_preset("cpu-quick", **{**CPU_QUICK_V1, **overrides})
     return config_from_preset(recipe, **overrides)
 
 
@@ -147,7 +136,7 @@ def parse_overrides(items: list[str]) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--recipe", default="cpu-quick", help="a Pix2Pix preset, or cpu-quick-v1 (the earlier recipe)")
+    p.add_argument("--recipe", default="cpu-quick", help="a Pix2Pix preset, e.g. cpu-quick or cpu-quick-v1 (the earlier recipe)")
     p.add_argument("--budgets", type=float, nargs="+", default=[3, 6, 10.5], metavar="MINUTES")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig override")

@@ -31,10 +31,8 @@ from course_utils.results import append_record
 
 # `make demo` must finish within 15 minutes on a 2-core CPU from a fresh clone: about 2.5 minutes of
 # install and data, half a minute of scanning the training tiles, DEMO_MINUTES of training
-# (torch.compile's compilation included where the CPU has native bf16: about 70 s with an empty compile
-# cache) and under a minute of evaluation. With 11 minutes a fresh clone took 15 min 7 s on 2026-12-01
-# (907 s, Xeon with AMX), hence 10.5; on an AMD EPYC without bf16 (float32, not compiled) 14 min 12 s
-# and 14 min 37 s (2026-12-01/02): little to spare there.
+# (torch.compile's compilation included where the CPU has native bf16: about a minute with an empty
+# compile cache) and under a minute of evaluation. Measured fresh-clone times: results/demo.jsonl.
 # The run is time-boxed: DEMO_EPOCHS is only an upper bound, and a faster step buys more steps
 # in the same minutes.
 DEMO_MINUTES = 10.5

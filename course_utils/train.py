@@ -220,6 +220,13 @@ PRESETS: dict[str, dict] = {
         interpolation="bilinear", batch_size=4, lr=5e-4, lambda_L1=200.0, epochs=12,
         decay_fraction=0.5, save_every=250, ema=0.995,
     ),
+    # cpu-quick before the quality-per-minute levers (PatchGAN width 32, no EMA): the recipe that the
+    # optional labs' measured Pix2Pix numbers and the benchmark's baseline curve use.
+    "cpu-quick-v1": dict(
+        netG="unet_128", ngf=32, ndf=32, load_size=256, crop_size=128, eval_size=256,
+        interpolation="bilinear", batch_size=4, lr=5e-4, lambda_L1=200.0, epochs=12,
+        decay_fraction=0.5, save_every=250,
+    ),
     # A longer CPU run: the cpu-quick recipe for three times as many epochs (about 35 minutes).
     "cpu": dict(
         netG="unet_128", ngf=32, ndf=16, load_size=256, crop_size=128, eval_size=256,
