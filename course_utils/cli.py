@@ -84,6 +84,8 @@ def _cmd_train(args) -> int:
         lr=args.lr,
         lambda_L1=args.lambda_l1,
         gan_weight=args.gan_weight,
+        ema=args.ema,
+        l1_warmup=args.l1_warmup,
         lambda_FM=args.lambda_fm,
         lambda_adv=args.lambda_adv,
         content_loss=args.content_loss,
@@ -242,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=None)
     tr.add_argument("--lambda-l1", type=float, default=None, help="weight of the L1 term (paper: 100)")
     tr.add_argument("--gan-weight", type=float, default=None, help="weight of the cGAN term; 0 = L1 alone")
+    tr.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                    help="keep an exponential moving average of netG's weights with this decay (cpu-quick: "
+                         "0.995; 0 = off); samples, eval and translate then use the average")
+    tr.add_argument("--l1-warmup", type=float, default=None, metavar="FRACTION",
+                    help="Pix2Pix: train netG on the L1 term alone for this fraction of the run first (0 = off)")
     tr.add_argument("--lambda-fm", type=float, default=None,
                     help="pix2pixhd, spade: weight of the feature-matching loss (paper: 10)")
     tr.add_argument("--lambda-adv", type=float, default=None,
