@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,19 +54,30 @@ def test_ema_follows_the_formula_and_copies_integer_buffers():
         make_ema(net, 1.0)
 
 
-def test_ema_is_what_the_checkpoint_gives_and_resume_keeps_it(pairs_root, tmp_path):
-    run = tmp_path / "r"
-    train(smoke(pairs_root, ema=0.9, max_steps=4, save_every=2), run, progress=False)
-    ckpt = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
-    assert ckpt["ema_n"] == 4
-    netG, _ = generator_from_checkpoint(ckpt)
-    for k, v in netG.state_dict().items():
-        torch.testing.assert_close(v, ckpt["netG_ema"][k])
-    assert any(not torch.equal(ckpt["netG"][k], ckpt["netG_ema"][k]) for k in ckpt["netG"])
-    # resuming an EMA run and training on equals training straight through
+def test_ema_is_what_the_checkpoint_gives_and_resume_keeps_it(pairs_root, tmp_path, monkeypatch):
+    import shutil
+
+    import course_utils.train as hub
+
+    # keep a copy of every checkpoint, to resume from step 4 as after a kill
+    real_save = hub.save_atomic
+    monkeypatch.setattr(hub, "save_atomic", lambda obj, path: (
+        real_save(obj, path), shutil.copy(path, Path(path).with_name(f"step{obj['step']}.pt")))[0])
     straight = tmp_path / "straight"
-    train(smoke(pairs_root, ema=0.9, max_steps=6, save_every=2), straight, progress=False)
-    train(smoke(pairs_root, ema=0.9, max_steps=6, save_every=2), run, resume=True, progress=False)
+    train(smoke(pairs_root, ema=0.9, max_steps=6, save_every=2, amp="off"), straight, progress=False)
+    ckpt4 = torch.load(straight / "checkpoints" / "step4.pt", weights_only=False)
+    assert ckpt4["ema_n"] == 4
+    netG, _ = generator_from_checkpoint(ckpt4)
+    for k, v in netG.state_dict().items():
+        torch.testing.assert_close(v, ckpt4["netG_ema"][k])
+    assert any(not torch.equal(ckpt4["netG"][k], ckpt4["netG_ema"][k]) for k in ckpt4["netG"])
+    # resumed from step 4, the average goes on as if the run had never stopped
+    run = tmp_path / "resumed"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copy(straight / "checkpoints" / "step4.pt", run / "checkpoints" / "latest.pt")
+    (run / "losses.jsonl").write_text("".join(line + "\n" for line in
+                                              (straight / "losses.jsonl").read_text().splitlines()[:4]))
+    train(smoke(pairs_root, ema=0.9, max_steps=6, save_every=2, amp="off"), run, resume=True, progress=False)
     a = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
     b = torch.load(straight / "checkpoints" / "latest.pt", weights_only=False)
     assert a["ema_n"] == b["ema_n"] == 6
@@ -82,11 +94,13 @@ def test_l1_warmup_trains_netG_alone_first(pairs_root, tmp_path):
 
 
 def test_progress_bar_counts_the_time_budget(pairs_root):
-    bar = _progress_bar(smoke(pairs_root, time_budget=2.0), total_steps=9999, step=0, elapsed=30.0, enabled=False)
+    bar = _progress_bar(smoke(pairs_root, time_budget=2.0), total_steps=9999, step=0, elapsed=30.0, enabled=True)
     assert (bar.total, bar.n, bar.unit) == (120, 30, "s")
-    assert "time budget" in bar.bar_format and "left" in bar.bar_format
-    bar = _progress_bar(smoke(pairs_root), total_steps=50, step=10, elapsed=0.0, enabled=False)
+    assert "s of the time budget" in str(bar) and "left" in str(bar)
+    bar.close()
+    bar = _progress_bar(smoke(pairs_root), total_steps=50, step=10, elapsed=0.0, enabled=True)
     assert (bar.total, bar.n) == (50, 10)
+    bar.close()
 
 
 def test_losses_png_is_drawn_at_every_save(pairs_root, tmp_path, monkeypatch):
