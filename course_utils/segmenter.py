@@ -147,10 +147,7 @@ def _sha256(path: Path) -> str:
 
 
 DEFAULT_SETTINGS = SegmenterSettings()
-"""The settings of the course's segmenter: 800 steps of batch 8 at 128 px. Measured on the course's 2-core
-machine on 2026-12-01: 0.36 CPU seconds a step over 30 steps with the machine lightly loaded (about 5 CPU
-minutes for the 800), and 561 CPU seconds (13 minutes of wall-clock time) for the whole training with
-the machine heavily shared (load average 4-7)."""
+"""The settings of the course's segmenter: 800 steps of batch 8 at 128 px (a few CPU minutes on a 2-core CPU)."""
 
 
 def load_or_train_segmenter(root=None, settings: SegmenterSettings | None = None, cache_file=None,
