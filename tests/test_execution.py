@@ -276,13 +276,14 @@ def test_adam_without_fused_is_pytorchs_plain_adam():
 def test_benchmark_prints_one_json_line():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "train_throughput.py"), "--config", "smoke",
-         "--rounds", "2", "--steps", "1", "--warmup", "1", "--compile", "off"],
+         "--rounds", "2", "--steps", "1", "--warmup", "1", "--compile", "off", "--no-record"],
         capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1
     out = json.loads(lines[0])
+    assert out["gflop_per_step"] > 0 and 0 < out["fraction_of_peak"] and out["peak_gflops_per_second"] > 0
     for key in ("images_per_second", "plain_images_per_second", "speedup", "path", "compile_seconds"):
         assert key in out, key
     assert out["plain_path"] == "cpu: plain path: float32, NCHW, eager, for-loop Adam"
