@@ -11,15 +11,15 @@ they change how fast the same step runs:
   activations and the bf16 casts around each convolution); ``auto`` turns it
   on for the CPU when the step runs in bf16 and a C++ compiler works, since
   that is where it was measured to pay (``benchmarks/train_throughput.py``).
-  In float32 it gained nothing on a CPU without native bf16 (AMD EPYC, Zen 3,
-  2026-12-01: compiled steps 0.89x to 1.06x of the plain step's speed, fused
-  Adam alone 1.01x and 1.08x in the same runs) and costs 40 to 70 s of
-  compilation per process, so there ``auto`` runs eagerly;
+  In float32 it gained nothing on a CPU without native bf16 (compiled steps
+  0.89x to 1.06x of the plain step's speed, fused Adam alone 1.01x and 1.08x
+  in the same runs) and costs 40 to 70 s of compilation per process, so there
+  ``auto`` runs eagerly;
 * the ``channels_last`` memory format, which oneDNN's bf16 convolutions
   prefer; by default not for float32 on the CPU, where it was measured slower
-  at the paper's configuration (AMD EPYC, Zen 3, 2026-12-01: 1.77 against 1.49
-  s/step with fused Adam, NCHW as fast or faster in every round) and no faster
-  at ``cpu-quick``;
+  at the paper's configuration (1.77 against 1.49 s/step with fused Adam on a
+  CPU without native bf16, NCHW as fast or faster in every repetition) and no
+  faster at ``cpu-quick``;
 * Adam's ``fused`` kernel: one pass over the parameters instead of one small
   kernel per tensor and operation (:func:`adam`; on ``channels_last`` weights
   through :class:`ChannelsLastFusedAdam`, which avoids a copy that PyTorch's CPU
@@ -204,10 +204,10 @@ class ChannelsLastFusedAdam(torch.optim.Adam):
     CPU kernel makes a contiguous copy of every such gradient that it then does
     not use (PyTorch 2.14, ``aten/src/ATen/native/cpu/FusedAdamKernel.cpp``):
     ``benchmarks/adam_step.py --config paper`` measured 154 ms per step for
-    both optimisers against 53 ms without the copy (2026-12-01, one run on
-    the course's 2-core machine). Elementwise, Adam does not care how the
-    elements are laid out, so for the step each such parameter, its gradient
-    and its moments are handed to the kernel as 1-D views of the same memory
+    both optimisers against 53 ms without the copy (one run on a 2-core
+    CPU). Elementwise, Adam does not care how the elements are laid out, so
+    for the step each such parameter, its gradient and its moments are
+    handed to the kernel as 1-D views of the same memory
     (all four have the same strides), then put back. The optimiser's state
     keeps the parameters' shapes and layout, so checkpoints are the same as
     with ``torch.optim.Adam``.

@@ -336,7 +336,7 @@ def nearest_colour_labels(images, colours) -> np.ndarray:
     for i, im in enumerate(images):  # one image at a time keeps memory at H*W*K
         im = im.astype(np.int32)
         # Channel by channel: 3.6x faster than one (H, W, K, 3) array summed over its last axis
-        # (2026-12-01: 0.13 s against 0.46 s for 16 maps of 256x256 with the 9-colour maps palette).
+        # (0.13 s against 0.46 s for 16 maps of 256x256 with the 9-colour maps palette).
         d = (im[..., 0, None] - centres[:, 0]) ** 2  # int32, (H, W, K)
         d += (im[..., 1, None] - centres[:, 1]) ** 2
         d += (im[..., 2, None] - centres[:, 2]) ** 2
