@@ -306,6 +306,18 @@ def _retrieve(url: str, fname: str, cache: Path, progress: bool) -> Path:
         logger.setLevel(level)
 
 
+def _by_hand(source: DatasetSource, base: str, folder: Path, url: str, err: BaseException | None) -> str:
+    """One line: what to do when a single-file data set (ISBI 2012) cannot be downloaded."""
+    names = ", ".join(source.files)
+    reason = " ".join(str(err).split()) if err is not None else "no answer"
+    return (
+        f"could not download {url} ({reason}). Instead, download {names} by hand from {base}/ "
+        f"(or copy them from a course mirror) into {folder}/ and run `pix2pix data fetch {source.name}` "
+        f"again to check them, or run `pix2pix data fetch {source.name} --mirror DIR` with the files in "
+        f"DIR/{source.name}/ (or set ${MIRROR_ENV}). Only notebook 1 (U-Net) needs {source.name}."
+    )
+
+
 def _archive_rel(member: str, name: str) -> str | None:
     """``maps/train/1.jpg`` (or ``./maps/train/1.jpg``) -> ``train/1.jpg``; None if unsafe."""
     parts = [p for p in PurePosixPath(member).parts if p not in (".", "")]
@@ -420,7 +432,10 @@ def fetch_dataset(
             for fname in source.files:
                 if fname not in absent:
                     continue
-                local = _retrieve(f"{base}/{fname}", fname, cache, progress)
+                try:
+                    local = _retrieve(f"{base}/{fname}", fname, cache, progress)
+                except DataError as err:
+                    raise DataError(_by_hand(source, base, folder, f"{base}/{fname}", err.__cause__)) from err
                 fix = (
                     f"delete {local} and run `pix2pix data fetch {name}` again; if it fails "
                     f"again, the server's file differs from the course's: use --mirror DIR."

@@ -71,8 +71,9 @@ def load_isbi2012(root: str | Path | None = None) -> dict[str, np.ndarray]:
         if not path.is_file():
             raise DataError(
                 f"ISBI 2012 file not found: {path}. Download it with "
-                f"`pix2pix data fetch isbi2012` (or `make setup`), or set PIX2PIX_DATA_ROOT "
-                f"to the folder that holds isbi2012/."
+                f"`pix2pix data fetch isbi2012` (or `make setup`); if the ISBI server cannot be "
+                f"reached, put train-volume.tif, train-labels.tif and test-volume.tif into {folder} by hand "
+                f"or use `--mirror DIR`; or set PIX2PIX_DATA_ROOT to the folder that holds isbi2012/."
             )
         try:
             arr = tifffile.imread(path)

@@ -290,3 +290,26 @@ def test_real_mirror_facades(tmp_path):
     again = fetch_dataset("facades", root=root, mirror=SHARED, progress=False)
     assert (again.verified, again.copied) == (606, 0)
     assert os.path.getsize(root / "facades" / "train" / "1.jpg") == os.path.getsize(SHARED / "facades" / "train" / "1.jpg")
+
+
+def test_isbi_server_down_says_what_to_do_instead(tmp_path, isbi_manifests, monkeypatch):
+    """The network call fails: the error is one line naming the files, the folder, --mirror and notebook 1."""
+    import pooch
+    import requests
+
+    def unreachable(url, **kwargs):
+        raise requests.ConnectionError(f"Max retries exceeded with url: {url}\n(connection refused)")
+
+    monkeypatch.setattr(pooch, "retrieve", unreachable)
+    monkeypatch.delenv(download.MIRROR_ENV, raising=False)
+    monkeypatch.delenv(download.URL_ENV, raising=False)
+    root = tmp_path / "root"
+    with pytest.raises(DataError) as info:
+        fetch_dataset("isbi2012", root=root, progress=False, manifests=isbi_manifests)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert f"{download.ISBI_URL}/train-volume.tif" in msg
+    assert "train-volume.tif, train-labels.tif, test-volume.tif" in msg
+    assert str(root / "isbi2012") in msg and "--mirror DIR" in msg and download.MIRROR_ENV in msg
+    assert "Only notebook 1 (U-Net) needs isbi2012" in msg
+    assert isinstance(info.value.__cause__, DataError)
