@@ -15,7 +15,7 @@ JOBS ?= 2
 # else, spinning makes torch's 2-thread ops several times slower (measured 1.03 -> 0.29 s/step).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup install data demo test test-fast lint release clean help
+.PHONY: setup install data demo test test-fast lint release results clean help
 
 help:
 	@echo "make setup   create $(VENV), install course_utils[dev], fetch and verify the data"
@@ -23,6 +23,7 @@ help:
 	@echo "make test    setup, then the whole test suite (unit tests, notebooks, nbgrader round trips)"
 	@echo "make lint    ruff and notebook hygiene"
 	@echo "make release regenerate notebooks/ from solutions/ with nbgrader"
+	@echo "make results write docs/results.md from the measurement records in results/*.jsonl"
 
 setup: install data
 
@@ -51,6 +52,9 @@ lint: install
 
 release: install
 	$(BIN)/python scripts/generate_release.py
+
+results: install
+	$(BIN)/python scripts/make_results.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
