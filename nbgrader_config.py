@@ -23,7 +23,7 @@ returns True: training cells run a handful of steps, so one notebook grades in
 well under a minute on a 2-core CPU.
 """
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
@@ -33,7 +33,6 @@ from nbgrader.preprocessors import (
     LimitOutput,
     SaveAutoGrades,
 )
-from nbconvert.preprocessors import ClearMetadataPreprocessor
 
 from course_utils.autograde import GuardedExecute
 
@@ -71,9 +70,21 @@ c.Execute.extra_arguments = [
     # (e.g. from torch) or a progress bar would cost a correct answer its points. Failures in
     # this course are exceptions, never stderr text: send stderr to stdout in graded kernels.
     # Then, before any student cell, course_utils.integrity snapshots torch, numpy, the builtins
-    # and the grading helpers (see "Tamper resistance" in docs/instructors.md).
+    # and the grading helpers (see section 7 of docs/instructors.md).
     "--IPKernelApp.exec_lines=import sys; sys.stderr = sys.stdout; import course_utils.integrity",
 ]
+
+# --- collecting hand-ins from an LMS (nbgrader zip_collect) -----------------------------
+# Students download their notebook from Colab (File > Download > Download .ipynb), rename it
+# STUDENTID_ASSIGNMENT.ipynb (e.g. s123456_01_unet.ipynb) and upload it to the LMS. The LMS's
+# archives go to downloaded/ASSIGNMENT/archive/; `nbgrader zip_collect ASSIGNMENT` extracts them and
+# applies this pattern to each file's absolute path: whatever the LMS put in front (a folder, or a
+# prefix ending in "_" or a space) is ignored, the student id is the last token before "_NN_name",
+# and a browser's " (1)" before ".ipynb" is accepted. Student ids: letters, digits, ".", "-", "@"
+# (no "_"). Checked by tests/test_instructors_doc.py.
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*[/\\_ ](?P<student_id>[A-Za-z0-9.@-]+)_(?P<file_id>[0-9][0-9]_[a-z0-9_]+?)(?: ?\(\d+\))?\.ipynb$"
+)
 
 # --- autograding -----------------------------------------------------------------------
 # Test cells are locked and overwritten with the instructor's version during autograding;
