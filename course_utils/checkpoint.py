@@ -5,19 +5,48 @@ A checkpoint is a plain dict saved with :func:`torch.save`. It always holds
 as a dict) and ``netG``; training checkpoints also hold ``netD``, the
 optimisers, the lr schedulers and the RNG states, so that a run killed with
 SIGKILL at any moment resumes where its last checkpoint left it.
+
+Everything in it is a tensor or a plain Python value, and it is read with
+``torch.load(weights_only=True)``: unpickling it cannot call arbitrary Python
+(PyTorch's restricted unpickler refuses every global outside an allow-list),
+so a checkpoint from a classmate or a forum runs no code on ``pix2pix eval``.
+Checkpoints written before the RNG state became tensors hold one NumPy array
+(NumPy's random key); the three NumPy globals that rebuild a plain array are
+allowed for them, nothing else.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from course_utils.errors import CheckpointError
 
 REQUIRED_KEYS = ("step", "config", "netG")
+
+
+def _numpy_array_globals() -> list:
+    """The globals that rebuild a plain NumPy array (a pre-tensor RNG state): no code, just data."""
+    core = getattr(np, "_core", None) or np.core  # NumPy 2 renamed numpy.core
+    return [core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def safe_load(path: str | os.PathLike, map_location="cpu"):
+    """``torch.load(path, weights_only=True)``, also for checkpoints holding a NumPy array.
+
+    Raises:
+        pickle.UnpicklingError: when the file holds any other Python object, i.e. when
+            loading it would have to call code (the message names the refused global).
+        Other errors of :func:`torch.load` for files that are not PyTorch files.
+    """
+    with torch.serialization.safe_globals(_numpy_array_globals()):
+        return torch.load(path, map_location=map_location, weights_only=True)
 
 
 def save_atomic(obj: dict, path: str | os.PathLike) -> Path:
@@ -46,7 +75,8 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """Load a course checkpoint and check that it is one.
 
     Raises:
-        CheckpointError: if the file is missing, unreadable or truncated, or
+        CheckpointError: if the file is missing, unreadable or truncated, holds
+            Python objects that would run code (refused, nothing is run), or
             lacks the keys ``step``, ``config`` and ``netG``; the message names
             the file and says what to do.
     """
@@ -57,7 +87,16 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
             f"and pass RUN_DIR/checkpoints/latest.pt"
         )
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+        ckpt = safe_load(path, map_location=map_location)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        refused = f"refused: {found.group(1)}" if found else ""
+        raise CheckpointError(
+            f"checkpoint {path} was refused: it holds Python objects that would run code when loaded"
+            f"{f' ({refused})' if refused else ''}; course checkpoints hold only tensors and plain values. "
+            f"Load only checkpoints written by `pix2pix train`; a generator shared by others is safest "
+            f"as an exported folder (`pix2pix export`)"
+        ) from None
     except Exception as exc:  # torch raises many types for corrupt files
         raise CheckpointError(
             f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "

@@ -1,8 +1,12 @@
-"""The ``pix2pix`` command line: ``data fetch``, ``train``, ``eval``, ``translate``, ``audit`` and ``grade``.
+"""The ``pix2pix`` command line: ``data fetch``, ``train``, ``eval``, ``translate``, ``export``,
+``import-weights``, ``audit`` and ``grade``.
 
 ``train --model pix2pix|pix2pixhd|srgan|cyclegan|spade`` picks the model; ``eval`` and
 ``translate`` rebuild whichever model a checkpoint holds (for ``srgan``: eval
-reports PSNR/SSIM on Y with the bicubic baseline, translate upscales ×4).
+reports PSNR/SSIM on Y with the bicubic baseline, translate upscales ×4); they
+also take a run folder or a folder written by ``export`` or ``import-weights``.
+Checkpoints are read with ``torch.load(weights_only=True)``: a file that would
+run code when unpickled is refused.
 
 Every error caused by bad input (a missing folder, a corrupt image, a
 checkpoint from elsewhere) is printed as one line, ``pix2pix: error: ...``,
@@ -116,14 +120,15 @@ def _eval_segmentation(args, device) -> int:
         raise CourseError("--metric segmentation: give either --checkpoint (score its photos) or --real "
                           "(score the real photos: the reference, usually a ceiling)")
     folder = Path(args.data) if args.data else dataset_folder("facades", args.split)
-    net, info = load_or_train_segmenter(progress=not args.quiet)
-    if args.real:
-        scores = {"source": "real photos", **score_real(net, folder, args.max_images)}
-    else:
+    if not args.real:  # the checkpoint first: a bad one fails before the segmenter is trained
         netG, cfg = generator_from_checkpoint(args.checkpoint, device)
         if cfg.direction != "BtoA":
             raise CourseError(f"{args.checkpoint}: trained {cfg.direction}; the segmentation score needs a "
                               f"labels -> photo model (facades BtoA)")
+    net, info = load_or_train_segmenter(progress=not args.quiet)
+    if args.real:
+        scores = {"source": "real photos", **score_real(net, folder, args.max_images)}
+    else:
         scores = {"source": str(args.checkpoint), **score_generator(netG, cfg, net, folder, args.max_images, device)}
     scores["segmenter"] = {"sha256": info["sha256"], "settings": info["settings"]}
     return _report({"metric": "segmentation", **scores}, args)
@@ -199,6 +204,23 @@ def _cmd_translate(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from course_utils.training.export import export_generator
+
+    out = export_generator(args.checkpoint, args.out, metrics=args.metrics)
+    print(f"wrote {out}/generator.safetensors, config.json and README.md (the model card)")
+    return 0
+
+
+def _cmd_import_weights(args) -> int:
+    from course_utils.training.export import import_published
+
+    out = import_published(args.file, args.netG, args.out, direction=args.direction,
+                           dataset=None if args.dataset == "none" else args.dataset, ngf=args.ngf)
+    print(f"wrote {out}: use it as --checkpoint {out} with pix2pix eval or translate")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pix2pix", description="Pix2Pix course tools (Isola et al., CVPR 2017).")
     sub = p.add_subparsers(dest="command", required=True)
@@ -267,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=_cmd_train)
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint on a held-out split")
-    ev.add_argument("--checkpoint", default=None, help="the run's checkpoint (latest.pt)")
+    ev.add_argument("--checkpoint", default=None,
+                    help="the run's checkpoint (latest.pt), its run folder, or an exported folder")
     ev.add_argument("--metric", choices=("default", "segmentation"), default="default",
                     help="default: the pixel and map metrics; segmentation: facades labels -> photo, the "
                          "course's segmenter (trained once on facades train, cached) on the generated val photos "
@@ -296,11 +319,33 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_eval)
 
     tl = sub.add_parser("translate", help="translate your own images with a checkpoint (srgan: upscale them x4)")
-    tl.add_argument("--checkpoint", required=True)
+    tl.add_argument("--checkpoint", required=True,
+                    help="the run's checkpoint (latest.pt), its run folder, or an exported folder")
     tl.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR")
     tl.add_argument("--out", required=True)
     tl.add_argument("--device", default=None)
     tl.set_defaults(func=_cmd_translate)
+
+    ex = sub.add_parser("export", help="write a checkpoint's generator as safetensors + config.json + model card")
+    ex.add_argument("checkpoint", metavar="CHECKPOINT", help="RUN_DIR/checkpoints/latest.pt or RUN_DIR")
+    ex.add_argument("--out", required=True, help="the folder to write")
+    ex.add_argument("--metrics", default=None, metavar="JSON",
+                    help="metrics for the model card (pix2pix eval --json); default RUN_DIR/metrics.json if present")
+    ex.set_defaults(func=_cmd_export)
+
+    im = sub.add_parser("import-weights",
+                        help="convert a generator published with pytorch-CycleGAN-and-pix2pix (latest_net_G.pth)")
+    im.add_argument("file", metavar="FILE", help="the authors' generator state_dict, e.g. latest_net_G.pth")
+    im.add_argument("--netG", required=True, choices=("unet_256", "unet_128", "resnet_9blocks"),
+                    help="its architecture: unet_256 for the pix2pix models (sat2map, map2sat, facades_label2photo), "
+                         "resnet_9blocks for CycleGAN's")
+    im.add_argument("--out", required=True, help="the exported folder to write")
+    im.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                    help="what it translates on our data: AtoB (default; sat2map: aerial -> map), BtoA (map2sat)")
+    im.add_argument("--dataset", choices=(*PAIRED_DATASETS, "none"), default="maps",
+                    help="the data it was trained on (eval's default and the model card's terms)")
+    im.add_argument("--ngf", type=int, default=64, help="filters of its first layer (64 for the published ones)")
+    im.set_defaults(func=_cmd_import_weights)
 
     from course_utils import audit, grade  # course administration: pix2pix audit, pix2pix grade
 

@@ -7,19 +7,42 @@ from pathlib import Path
 
 import torch
 
+from course_utils.errors import DeviceError
+
+
+def mps_available() -> bool:
+    """Whether Apple's Metal (MPS) GPU backend can run here (macOS on Apple silicon, a torch built with MPS)."""
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
 
 def pick_device(requested: str | None = None) -> torch.device:
-    """Return ``requested`` if given, else CUDA when available, else the CPU.
+    """Return ``requested`` if given, else CUDA, else Apple's MPS, else the CPU, whichever is available first.
+
+    On MPS the training precision is float32 (:func:`course_utils.precision.choose_precision`).
 
     Raises:
-        ValueError: if ``requested`` names CUDA but none is available.
+        DeviceError: (a ``ValueError``) if ``requested`` is not a device name, or names CUDA or MPS where none is
+            available (the message says what is).
     """
     if requested:
-        dev = torch.device(requested)
+        try:
+            dev = torch.device(requested)
+        except RuntimeError:
+            raise DeviceError(f"--device {requested!r} is not a device; use cpu, cuda, cuda:1 or mps") from None
         if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"--device {requested}: CUDA is not available on this machine; use --device cpu")
+            alt = "mps" if mps_available() else "cpu"
+            raise DeviceError(f"--device {requested}: CUDA is not available on this machine; use --device {alt}")
+        if dev.type == "mps" and not mps_available():
+            built = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_built()
+            why = ("this torch has MPS but the machine cannot run it (it needs macOS 12.3+ on Apple silicon)"
+                   if built else "this machine or torch build has no Apple GPU support")
+            raise DeviceError(f"--device mps: {why}; use --device cpu"
+                             f"{' or --device cuda' if torch.cuda.is_available() else ''}")
         return dev
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("mps" if mps_available() else "cpu")
 
 
 def cpu_model() -> str:

@@ -39,3 +39,7 @@ class ChecksumError(DataError):
 
 class CheckpointError(CourseError):
     """A checkpoint file is missing, truncated or not a course checkpoint."""
+
+
+class DeviceError(CourseError, ValueError):
+    """A requested device (``--device cuda``, ``--device mps``) does not exist on this machine."""

@@ -44,6 +44,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
 from course_utils.checkpoint import load_checkpoint, save_atomic
+from course_utils.device import pick_device
 from course_utils.errors import CheckpointError, CourseError, DataError
 from course_utils.execution import adam, choose_execution
 from course_utils.losses import discriminator_loss, generator_loss
@@ -276,27 +277,47 @@ def config_from_preset(preset: str = "paper", **overrides) -> TrainConfig:
 # --------------------------------------------------------------------------- networks
 
 
+def build_generator(cfg: TrainConfig) -> nn.Module:
+    """Pix2Pix's ``netG`` for ``cfg``, initialised N(0, 0.02).
+
+    ``cfg.netG``: ``unet_N`` (the paper's U-Net) or ``resnet_Kblocks`` (Johnson et al.'s ResNet
+    generator with instance norm, the other option of the authors' code).
+    """
+    if cfg.netG.startswith("resnet_"):
+        from course_utils.models.cyclegan import define_G_cycle
+
+        return define_G_cycle(cfg.netG, cfg.in_channels, cfg.out_channels, cfg.ngf)
+    return define_G(cfg.netG, cfg.in_channels, cfg.out_channels, cfg.ngf, cfg.norm, cfg.dropout)
+
+
 def build_networks(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
     """``netG`` and ``netD`` for ``cfg``, initialised N(0, 0.02)."""
-    netG = define_G(cfg.netG, cfg.in_channels, cfg.out_channels, cfg.ngf, cfg.norm, cfg.dropout)
+    netG = build_generator(cfg)
     netD = define_D(cfg.in_channels + cfg.out_channels, cfg.ndf, cfg.n_layers_D, cfg.norm)
     return netG, netD
 
 
 def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> tuple[nn.Module, TrainConfig]:
-    """Rebuild ``netG`` from a checkpoint (a path or a loaded dict), on ``device``, in eval mode.
+    """Rebuild ``netG`` on ``device``, in eval mode, from a checkpoint, a run folder or an exported folder.
 
-    A run trained with ``ema`` gives its moving average of the weights (``netG_ema``).
-
-    The model (``pix2pix``, ``pix2pixhd``) is read from the checkpoint's config.
+    ``ckpt``: a checkpoint path or a loaded checkpoint dict; a run folder (its
+    ``checkpoints/latest.pt``); or a folder written by ``pix2pix export`` or
+    ``pix2pix import-weights`` (:mod:`course_utils.training.export`). A run
+    trained with ``ema`` gives its moving average of the weights (``netG_ema``).
+    The model (``pix2pix``, ``pix2pixhd``, ...) is read from the config.
 
     Raises:
         CheckpointError: if the file is not a course checkpoint or its weights
             do not fit the architecture its config names.
     """
     from course_utils.training import get_recipe
+    from course_utils.training.export import is_exported, load_exported
 
     if not isinstance(ckpt, dict):
+        if is_exported(ckpt):
+            return load_exported(ckpt, device)
+        if Path(ckpt).is_dir() and (Path(ckpt) / "checkpoints" / "latest.pt").is_file():
+            ckpt = Path(ckpt) / "checkpoints" / "latest.pt"
         ckpt = load_checkpoint(ckpt)
     cfg = TrainConfig.from_dict(ckpt["config"])  # checkpoints from before the seam have no "model": pix2pix
     try:
@@ -449,15 +470,28 @@ def lr_lambda(total_steps: int, decay_fraction: float, time_progress=None):
 
 
 def rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """The Python, NumPy, torch (and CUDA) random states, as tensors and plain types only.
+
+    NumPy's MT19937 key goes in as an int64 tensor, so a checkpoint holding the state
+    loads with ``torch.load(weights_only=True)``.
+    """
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def set_rng_state(state: dict) -> None:
+    """Restore what :func:`rng_state` saved (also the NumPy arrays of checkpoints written before it)."""
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    name, keys, *rest = state["numpy"]
+    keys = keys.numpy() if isinstance(keys, torch.Tensor) else keys
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), *rest))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -654,7 +688,7 @@ def train(
         if torch.cuda.is_available():
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if distributed else 0)
         else:
-            device = torch.device("cpu")
+            device = pick_device()  # Apple's MPS when present, else the CPU
     device = torch.device(device)
     if distributed and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")

@@ -250,7 +250,7 @@ def test_channels_last_fused_adam_checkpoint_round_trip_and_plain_layout_state(t
     opt_a = execution.adam(a.parameters(), lr=1e-2, betas=(0.5, 0.999), fused=True)
     _train(a, opt_a, 2)
     torch.save({"net": a.state_dict(), "opt": opt_a.state_dict()}, tmp_path / "ckpt.pt")
-    ckpt = torch.load(tmp_path / "ckpt.pt")
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=True)
     # moments saved in the plain NCHW layout (as by the plain path) are taken over once
     for st in ckpt["opt"]["state"].values():
         for key in ("exp_avg", "exp_avg_sq"):

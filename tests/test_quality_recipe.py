@@ -65,7 +65,7 @@ def test_ema_is_what_the_checkpoint_gives_and_resume_keeps_it(pairs_root, tmp_pa
         real_save(obj, path), shutil.copy(path, Path(path).with_name(f"step{obj['step']}.pt")))[0])
     straight = tmp_path / "straight"
     train(smoke(pairs_root, ema=0.9, max_steps=6, save_every=2, amp="off"), straight, progress=False)
-    ckpt4 = torch.load(straight / "checkpoints" / "step4.pt", weights_only=False)
+    ckpt4 = torch.load(straight / "checkpoints" / "step4.pt", weights_only=True)
     assert ckpt4["ema_n"] == 4
     netG, _ = generator_from_checkpoint(ckpt4)
     for k, v in netG.state_dict().items():
@@ -78,8 +78,8 @@ def test_ema_is_what_the_checkpoint_gives_and_resume_keeps_it(pairs_root, tmp_pa
     (run / "losses.jsonl").write_text("".join(line + "\n" for line in
                                               (straight / "losses.jsonl").read_text().splitlines()[:4]))
     train(smoke(pairs_root, ema=0.9, max_steps=6, save_every=2, amp="off"), run, resume=True, progress=False)
-    a = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
-    b = torch.load(straight / "checkpoints" / "latest.pt", weights_only=False)
+    a = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
+    b = torch.load(straight / "checkpoints" / "latest.pt", weights_only=True)
     assert a["ema_n"] == b["ema_n"] == 6
     for k in a["netG_ema"]:
         torch.testing.assert_close(a["netG_ema"][k], b["netG_ema"][k])

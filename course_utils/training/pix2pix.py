@@ -35,9 +35,7 @@ class Pix2PixRecipe(ModelRecipe):
         return self._hub.build_networks(cfg)
 
     def build_generator(self, cfg):
-        from course_utils.models import define_G
-
-        return define_G(cfg.netG, cfg.in_channels, cfg.out_channels, cfg.ngf, cfg.norm, cfg.dropout)
+        return self._hub.build_generator(cfg)
 
     def uses_netD(self) -> bool:
         return self.cfg.gan_weight > 0  # L1 alone never steps optD
