@@ -66,6 +66,17 @@ def test_smoke_losses_unchanged(model, tmp_path):
             assert r[k] == pytest.approx(v, rel=1e-3, abs=1e-5), (model, r["step"], k)
 
 
+def test_a_checkpoint_written_before_the_layout_change_still_loads():
+    """``pix2pix_smoke_before_layout.pt``: a 2-step smoke netG saved before the move (NumPy RNG state too)."""
+    from course_utils.train import generator_from_checkpoint
+
+    netG, cfg = generator_from_checkpoint(BASELINES / "pix2pix_smoke_before_layout.pt")
+    io = torch.load(BASELINES / "pix2pix_smoke_before_layout_io.pt", weights_only=True)
+    assert cfg.model == "pix2pix" and cfg.netG == "unet_32"
+    with torch.no_grad():
+        torch.testing.assert_close(netG(io["input"]), io["output"], rtol=1e-4, atol=1e-5)
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
     import tempfile
 
