@@ -9,9 +9,10 @@ assignment time (a) ``nbgrader autograde ASSIGNMENT`` (every student, one after 
 executor settings from ``nbgrader_config.py``) and (b) ``pix2pix grade ASSIGNMENT --jobs N``
 (audit, scratch copy, sandbox, merge) on a fresh copy of the same course. Prints JSON: seconds per
 assignment for both, totals, the speed-up, whether both gave every student full marks, the
-isolation used and the machine's load. The defaults are the issue's class (20 students, every
-assignment): on a 2-core machine about 1 h 45 min for both modes (measured 2026-12-01, one run
-per assignment: docs/instructors.md), so try smaller numbers first.
+isolation used and the machine's load, and appends them as a record to
+``results/class_grading.jsonl`` (``--no-record``: print only). The defaults are the issue's class
+(20 students, every assignment): on a 2-core machine both modes take well over an hour, so try
+smaller numbers first.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def main(argv=None) -> int:
     parser.add_argument("--assignments", nargs="*", default=None, help="default: every folder under solutions/")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip-serial", action="store_true", help="time only pix2pix grade")
+    parser.add_argument("--no-record", action="store_true", help="do not append to results/class_grading.jsonl")
     args = parser.parse_args(argv)
 
     rel = _release_module()
@@ -123,6 +125,10 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print(json.dumps(result, indent=2))
+    if not args.no_record:
+        from course_utils.results import append_record
+
+        append_record("class_grading", result, "python benchmarks/class_grading.py " + " ".join(argv or sys.argv[1:]))
     return 0
 
 

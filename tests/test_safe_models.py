@@ -127,11 +127,12 @@ def test_export_round_trip_eval_and_translate(trained_run, tmp_path, capsys):
     assert meta["format"] == "pix2pix-course-generator" and meta["weights"].startswith("netG_ema")
 
     netG_ckpt, cfg_ckpt = generator_from_checkpoint(run / "checkpoints" / "latest.pt")
+    netG_run, _ = generator_from_checkpoint(run)  # the run folder (it has a config.json too)
     netG_exp, cfg_exp = generator_from_checkpoint(folder)
     assert cfg_exp == cfg_ckpt and not netG_exp.training
     x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
     with torch.no_grad():
-        assert torch.equal(netG_exp(x), netG_ckpt(x))
+        assert torch.equal(netG_exp(x), netG_ckpt(x)) and torch.equal(netG_run(x), netG_ckpt(x))
 
     code, out, err = run_cli(capsys, "eval", "--checkpoint", folder, "--data", trained_run / "pairs" / "val",
                              "--quiet", "--palette", "none")

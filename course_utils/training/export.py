@@ -53,8 +53,19 @@ PAPERS = {
 
 
 def is_exported(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a folder written by :func:`export_generator` or :func:`import_published`."""
-    return Path(path).is_dir() and (Path(path) / CONFIG_FILE).is_file()
+    """Whether ``path`` is a folder written by :func:`export_generator` or :func:`import_published`.
+
+    A run folder also holds a ``config.json``; an exported one has the weights file or says its format.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    if (path / WEIGHTS_FILE).is_file():
+        return True
+    try:
+        return json.loads((path / CONFIG_FILE).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _write_folder(out: Path, state: dict, meta: dict, card: str) -> Path:
