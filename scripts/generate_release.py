@@ -19,10 +19,20 @@ repository, whose ``gradebook.db`` is git-ignored); with ``--out`` and no
 ``--course-root`` a temporary gradebook is used and thrown away.
 
 The repository URL. ``course.toml`` (at the repository root) names the public
-repository and branch of the course. Before generating, every solution
-notebook's "Open in Colab" badge and Colab setup cell (``git clone``), and the
-clone command of ``README.md``, are rewritten from it (``write_repository``),
-so that a fork only changes ``course.toml`` and runs ``make release``.
+repository, its ``branch`` (the README's clone command) and the ``release``, the
+tag that the notebooks' "Open in Colab" badges open and their Colab set-up cells
+check out (default: the branch). Before generating, every solution notebook's
+badge and Colab set-up cell, and the clone command of ``README.md``, are
+rewritten from it (``write_repository``), so that a fork only changes
+``course.toml`` and runs ``make release``.
+
+The Colab set-up cell is written whole from ``COLAB_SETUP`` (``colab_setup_cell``);
+only the data sets it fetches come from the notebook (its ``pix2pix data fetch``
+line). The cell stops with an error naming the step that failed (clone, update,
+install, data), can be run twice (an existing clone is fetched and checked out
+at the release again; the install and the data fetch check what is there), and
+installs ``course_utils`` without ``--upgrade``, so packages that Colab ships and
+that already satisfy the requirements (torch, ipywidgets) are kept.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -45,19 +56,22 @@ SETTINGS = REPO / "course.toml"
 README = REPO / "README.md"
 
 # What the release writes from course.toml (the parts in braces come from it):
-BADGE = "https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/notebooks/"
-CLONE = "git clone --depth 1 --branch {branch} {repository} pix2pix-course"
+BADGE = "https://colab.research.google.com/github/{owner}/{name}/blob/{release}/notebooks/"
+CLONE = "git clone --depth 1 --branch {release} {repository} pix2pix-course"
 BADGE_RE = re.compile(r"https://colab\.research\.google\.com/github/[^/\s]+/[^/\s]+/blob/[^/\s]+/notebooks/")
 CLONE_RE = re.compile(r"git clone --depth 1(?: --branch \S+)? https://\S+? pix2pix-course(?=[\"'\s])")
 README_CLONE_RE = re.compile(r"git clone (?:--branch \S+ )?https://\S+")
 
 
 def repository_settings(path: Path = SETTINGS) -> dict[str, str]:
-    """``{"repository", "branch", "owner", "name"}`` from ``course.toml``.
+    """``{"repository", "branch", "release", "owner", "name"}`` from ``course.toml``.
+
+    ``release`` (the tag that the badges open and the Colab set-up cells check out) defaults to
+    ``branch``, and ``branch`` to ``"main"``.
 
     Raises:
-        SystemExit: naming the file and the fix when it is missing or the URL is not a GitHub one
-            (Colab opens notebooks from GitHub only).
+        SystemExit: naming the file and the fix when it is missing, the URL is not a GitHub one
+            (Colab opens notebooks from GitHub only), or a branch or tag name is malformed.
     """
     try:  # `key = "value"` lines and comments: the subset of TOML that course.toml uses (Python 3.10 has no tomllib)
         settings = dict(re.findall(r'(?m)^\s*(\w+)\s*=\s*"([^"]*)"\s*(?:#.*)?$', path.read_text()))
@@ -69,11 +83,91 @@ def repository_settings(path: Path = SETTINGS) -> dict[str, str]:
         raise SystemExit(f"{path}: repository = {repository!r} must look like https://github.com/OWNER/NAME "
                          "(Colab's badge opens notebooks from GitHub)")
     branch = str(settings.get("branch", "main"))
-    return {"repository": repository, "branch": branch, "owner": match[1], "name": match[2]}
+    release = str(settings.get("release", branch))
+    for key, value in (("branch", branch), ("release", release)):
+        if not re.fullmatch(r"[\w.-]+(?:/[\w.-]+)*", value):
+            raise SystemExit(f"{path}: {key} = {value!r} is not a git branch or tag name")
+    return {"repository": repository, "branch": branch, "release": release, "owner": match[1], "name": match[2]}
+
+
+# The Colab set-up cell of every notebook. Its parts in braces come from course.toml and from the
+# data sets the notebook names (the header comment says which); `make release` rewrites the whole
+# cell, so edit it here.
+COLAB_SETUP = '''\
+{header}
+import os
+import subprocess
+import sys
+
+IN_COLAB = "google.colab" in sys.modules
+if IN_COLAB:
+    def setup_step(step, command):
+        """Run one set-up command, show its output, and stop with a clear message if it fails."""
+        print(f"[setup] {{step}}: {{command}}", flush=True)
+        quiet_git = dict(os.environ, GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="advice.detachedHead",
+                         GIT_CONFIG_VALUE_0="false")  # a tag is checked out detached: no advice text
+        proc = subprocess.Popen(command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=quiet_git)
+        lines = []
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            lines.append(line)
+        if proc.wait() != 0:
+            raise RuntimeError(f"Colab set-up failed at the step '{{step}}' (exit status {{proc.returncode}}); "
+                               f"its last lines:\\n{{''.join(lines[-15:])}}\\nFix the cause (often the network) and "
+                               "run this cell again.")
+
+    if os.path.isdir("pix2pix-course/.git"):  # a second run: put the existing clone back on the release
+        setup_step("update the course code", "git -C pix2pix-course fetch --depth 1 origin {release} "
+                   "&& git -C pix2pix-course checkout --quiet --force FETCH_HEAD")
+    elif os.path.exists("pix2pix-course"):
+        raise RuntimeError("Colab set-up: pix2pix-course/ exists but is not a git clone. Delete it "
+                           "(!rm -rf pix2pix-course) and run this cell again.")
+    else:
+        setup_step("clone the course code", "{clone}")
+    # No --upgrade: what Colab ships (torch, ipywidgets) is kept where it satisfies course_utils' requirements.
+    setup_step("install course_utils", f"{{sys.executable}} -m pip install -q -e pix2pix-course")
+    if os.path.abspath("pix2pix-course") not in sys.path:
+        sys.path.insert(0, os.path.abspath("pix2pix-course"))  # the editable install needs a restart otherwise
+    setup_step("fetch the data", "pix2pix data fetch {datasets} --root pix2pix-course/data")
+    os.environ["PIX2PIX_DATA_ROOT"] = os.path.abspath("pix2pix-course/data")'''
+COLAB_MARK = 'IN_COLAB = "google.colab" in sys.modules'
+DATA_SIZES = {"maps": "the maps data (about 250 MB)", "facades": "the facades data (about 30 MB)",
+              "isbi2012": "the ISBI 2012 data (about 23 MB)"}
+DATASETS_RE = re.compile(r"pix2pix data fetch ([\w ]+?) --root")
+
+
+def colab_setup_cell(source: str, settings: dict[str, str]) -> str:
+    """The Colab set-up cell written from ``COLAB_SETUP`` for the data sets that ``source`` fetches.
+
+    Raises:
+        SystemExit: when ``source`` names no ``pix2pix data fetch ... --root`` line or an unknown data set.
+    """
+    match = DATASETS_RE.search(source)
+    if not match:
+        raise SystemExit("a Colab set-up cell must fetch its data with `pix2pix data fetch NAMES --root ...`")
+    names = match[1].split()
+    unknown = sorted(set(names) - set(DATA_SIZES))
+    if unknown:
+        raise SystemExit(f"Colab set-up cell: unknown data sets {unknown}; known: {sorted(DATA_SIZES)}")
+    parts = [f"the course code (release {settings['release']})"] + [DATA_SIZES[n] for n in names]
+    fetched = ", ".join(parts[:-1]) + " and " + parts[-1]
+    header = textwrap.fill(
+        f"Setup. On Google Colab this fetches {fetched}; "
+        "anywhere else it does nothing (run `make setup` once in the repository instead). Running it again "
+        "is safe: the clone is put back on the release, the install and the data are checked.",
+        width=100, initial_indent="# ", subsequent_indent="# ")
+    return COLAB_SETUP.format(header=header, datasets=" ".join(names), clone=CLONE.format(**settings), **settings)
 
 
 def write_repository(text: str, settings: dict[str, str], readme: bool = False) -> str:
-    """``text`` with every badge and clone command pointing at the repository of ``settings``."""
+    """``text`` with every badge and clone command pointing at the repository of ``settings``.
+
+    A notebook's Colab set-up cell (the code cell that defines ``IN_COLAB``) is written whole from
+    ``COLAB_SETUP``.
+    """
+    if COLAB_MARK in text:
+        text = colab_setup_cell(text, settings)
     text = BADGE_RE.sub(BADGE.format(**settings).replace("\\", "\\\\"), text)
     text = CLONE_RE.sub(CLONE.format(**settings).replace("\\", "\\\\"), text)
     if readme:
