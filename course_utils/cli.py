@@ -29,7 +29,7 @@ MODEL_NAMES = ("pix2pix", "pix2pixhd", "srgan", "cyclegan", "spade")
 
 
 def _cmd_fetch(args) -> int:
-    from course_utils.download import fetch_datasets
+    from course_utils.data.download import fetch_datasets
 
     reports = fetch_datasets(args.names, root=args.root, mirror=args.mirror, progress=not args.quiet)
     for r in reports:
@@ -70,7 +70,8 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_train(args) -> int:
     from course_utils.device import pick_device
-    from course_utils.train import config_from_preset, train
+    from course_utils.training.config import config_from_preset
+    from course_utils.training.loop import train
 
     cfg = config_from_preset(
         args.preset,
@@ -109,9 +110,13 @@ def _cmd_train(args) -> int:
 
 def _eval_segmentation(args, device) -> int:
     """``eval --metric segmentation``: the facades segmenter's scores on a checkpoint's photos or (``--real``) the real ones."""
-    from course_utils.datasets import dataset_folder
-    from course_utils.segmenter import load_or_train_segmenter, score_generator, score_real
-    from course_utils.train import generator_from_checkpoint
+    from course_utils.data.datasets import dataset_folder
+    from course_utils.evaluation.segmenter import (
+        load_or_train_segmenter,
+        score_generator,
+        score_real,
+    )
+    from course_utils.training.checkpoint import generator_from_checkpoint
 
     if args.dataset != "facades" and not args.data:
         raise CourseError("--metric segmentation scores labels -> photo models on facades: give --dataset facades "
@@ -135,10 +140,11 @@ def _eval_segmentation(args, device) -> int:
 
 
 def _cmd_eval(args) -> int:
-    from course_utils.datasets import dataset_folder
+    from course_utils.data.datasets import dataset_folder
     from course_utils.device import pick_device
-    from course_utils.evaluate import evaluate
-    from course_utils.train import eval_dataset, generator_from_checkpoint
+    from course_utils.evaluation.evaluate import evaluate
+    from course_utils.training.checkpoint import generator_from_checkpoint
+    from course_utils.training.loop import eval_dataset
 
     device = pick_device(args.device)
     if args.metric == "segmentation":
@@ -156,7 +162,7 @@ def _cmd_eval(args) -> int:
         cfg.data, cfg.dataset = (str(folder), None) if args.data else (None, args.dataset)
     dataset = eval_dataset(folder, cfg, max_items=args.max_images, progress=not args.quiet)
     if cfg.model == "srgan":
-        from course_utils.evaluate import evaluate_sr
+        from course_utils.evaluation.evaluate import evaluate_sr
 
         metrics = evaluate_sr(netG, dataset, device=device, scale=cfg.scale, batch_size=args.batch_size,
                               save_images=args.save_images, progress=not args.quiet)
@@ -169,7 +175,7 @@ def _cmd_eval(args) -> int:
                 raise CourseError(f"--palette maps scores generated maps, but {args.checkpoint} translates "
                                   f"{cfg.direction} (map -> aerial); drop --palette")
         else:
-            from course_utils.palette import maps_palette
+            from course_utils.evaluation.palette import maps_palette
 
             palette = maps_palette()
     elif args.data and args.palette == "auto" and not args.quiet:
@@ -192,9 +198,9 @@ def _report(metrics: dict, args) -> int:
 
 def _cmd_translate(args) -> int:
     from course_utils.device import pick_device
-    from course_utils.evaluate import translate
-    from course_utils.train import generator_from_checkpoint
-    from course_utils.training import get_recipe
+    from course_utils.evaluation.evaluate import translate
+    from course_utils.training.checkpoint import generator_from_checkpoint
+    from course_utils.training.recipes import get_recipe
 
     device = pick_device(args.device)
     netG, cfg = generator_from_checkpoint(args.checkpoint, device)

@@ -28,8 +28,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .errors import BadFilesError, DataError
-from .paths import data_root
+from course_utils.errors import BadFilesError, DataError
+from course_utils.paths import data_root
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm"})
 DIRECTIONS = ("AtoB", "BtoA")
