@@ -59,6 +59,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
 
+from course_utils.data.images import list_images
 from course_utils.errors import DataError
 from course_utils.evaluation.metrics import (
     bicubic_upscale,
@@ -75,7 +76,6 @@ from course_utils.evaluation.metrics import (
 )
 
 MODES = ("eval", "train")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 RESULT_KEYS = ("n_images", "l1", "psnr", "ssim", "acc_delta5", "acc_delta10", "rmse")
 """Keys of :func:`evaluate`'s result; ``"iou"`` and ``"mean_iou"`` follow when a palette is given."""
 
@@ -293,10 +293,7 @@ def _collect_inputs(paths_or_dirs) -> list[Path]:
     for entry in paths_or_dirs:
         p = Path(entry)
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_EXTENSIONS)
-            if not found:
-                raise DataError(f"{p}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
-            files += found
+            files += list_images(p)
         elif p.is_file():
             files.append(p)
         else:

@@ -54,10 +54,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from course_utils.data.images import list_images
 from course_utils.errors import DataError
 from course_utils.evaluation.metrics import nearest_colour_labels
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 PALETTE_FORMAT = 1
 """Version of the JSON cache layout; a cache with another version is re-derived."""
 
@@ -224,17 +224,6 @@ def name_colours(colours, fractions) -> list[str]:
 # derivation
 # ----------------------------------------------------------------------------
 
-def list_images(folder) -> list[Path]:
-    """Image files directly in ``folder`` (by extension), sorted by name with numbers in order."""
-    folder = Path(folder)
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
-
-    def key(p: Path):
-        return (0, int(p.stem), p.name) if p.stem.isdigit() else (1, 0, p.name)
-
-    return sorted(files, key=key)
-
-
 def _map_half(path: Path, half: str, size: int) -> np.ndarray:
     try:
         with Image.open(path) as im:
@@ -263,8 +252,6 @@ def sample_pixels(
             f"fetch the data first if needed."
         )
     files = list_images(folder)
-    if not files:
-        raise DataError(f"{folder}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder.")
     if half not in ("A", "B", "full"):
         raise ValueError(f"half must be 'A', 'B' or 'full', got {half!r}")
     n = min(n_images, len(files))

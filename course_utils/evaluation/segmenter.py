@@ -79,9 +79,9 @@ def load_facades(folder, size: int = SEG_SIZE, max_items: int | None = None, pro
         DataError: missing folder, unreadable file, not a 2:1 pair, or a label
             half that is not a CMP label map (naming the file).
     """
-    from course_utils.data.datasets import _image_files
+    from course_utils.data.images import list_images
 
-    paths = _image_files(Path(folder), max_items)
+    paths = list_images(Path(folder), max_items)
     photos, labels = [], []
     for p in paths:
         try:
@@ -158,14 +158,15 @@ def load_or_train_segmenter(root=None, settings: SegmenterSettings | None = None
         ``(net in eval mode, info)``; ``info`` holds the settings, the sha256 of
         the weights file and the training time.
     """
-    from course_utils.data.datasets import _image_files, dataset_folder
+    from course_utils.data.datasets import dataset_folder
+    from course_utils.data.images import list_images
     from course_utils.paths import cache_dir
 
     settings = settings if settings is not None else DEFAULT_SETTINGS
     train_dir = dataset_folder("facades", "train", root)
     weights = Path(cache_file) if cache_file else cache_dir() / "facades_segmenter.pt"
     meta_path = weights.with_suffix(".json")
-    n_files = len(_image_files(train_dir, settings.max_train_items))
+    n_files = len(list_images(train_dir, settings.max_train_items))
     if weights.is_file() and meta_path.is_file():
         try:
             meta = json.loads(meta_path.read_text())

@@ -98,6 +98,123 @@ def eval_dataset(folder, cfg: TrainConfig, max_items=None, cache=True, progress=
 # --------------------------------------------------------------------------- loop
 
 
+class TimeBudget:
+    """The run's clock: seconds of training on ``clock`` (``"wall"`` or ``"cpu"``), summed over resumed sessions.
+
+    ``minutes=None`` (or 0 for the lr schedule) means no budget. :meth:`tick` after every step
+    updates :attr:`elapsed`; :meth:`fraction` is what the lr schedule follows.
+
+    Raises:
+        CourseError: for an unknown ``clock``.
+    """
+
+    def __init__(self, minutes: float | None, clock: str = "wall", elapsed_before: float = 0.0):
+        if clock not in ("wall", "cpu"):
+            raise CourseError(f"time_budget_clock must be 'wall' or 'cpu', got {clock!r}")
+        self.minutes = minutes
+        self.now = time.process_time if clock == "cpu" else time.time
+        self.before = self.elapsed = elapsed_before
+        self._t0 = self.now()
+
+    def start(self) -> None:
+        """Start counting this session (after set-up: data, networks and compilation plans are not counted)."""
+        self._t0 = self.now()
+
+    def tick(self) -> float:
+        """Seconds of training so far, all sessions; stored in :attr:`elapsed`."""
+        self.elapsed = self.before + self.now() - self._t0
+        return self.elapsed
+
+    def so_far(self) -> float:
+        """Seconds so far, measured now (what a checkpoint stores)."""
+        return self.before + (self.now() - self._t0)
+
+    def fraction(self) -> float:
+        return self.elapsed / (self.minutes * 60)
+
+    def schedule_progress(self):
+        """The callable the lr schedule follows, or ``None`` without a budget."""
+        return self.fraction if self.minutes else None
+
+    def over(self) -> bool:
+        return self.minutes is not None and self.elapsed >= self.minutes * 60
+
+
+class LossLog:
+    """``losses.jsonl``: one JSON line per step, line-buffered, so a kill loses no finished line.
+
+    A fresh run starts an empty file; a resumed one first drops the lines past the checkpoint's
+    step (they are trained again). Only the main process (``enabled``) writes.
+    """
+
+    def __init__(self, path: Path, enabled: bool):
+        self.path, self.enabled, self.file = path, enabled, None
+
+    def start_fresh(self) -> None:
+        if self.enabled:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("")
+
+    def truncate_after(self, step: int) -> None:
+        if self.enabled and self.path.exists():
+            keep = [ln for ln in self.path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+            self.path.write_text("".join(ln + "\n" for ln in keep))
+
+    def open(self) -> None:
+        if self.enabled:
+            self.file = open(self.path, "a", buffering=1)  # noqa: SIM115 - closed by close()
+
+    def write(self, step: int, epoch: int, lr: float, losses: dict) -> None:
+        if self.file is not None:
+            self.file.write(json.dumps({"step": step, "epoch": epoch, "lr": lr,
+                                        **{k: round(v, 5) for k, v in losses.items()}}) + "\n")
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def _checkpoint_to_resume(ckpt_path: Path, cfg: TrainConfig, recipe, resume: bool) -> dict | None:
+    """The checkpoint a run continues from, or ``None`` for a fresh run.
+
+    Raises:
+        CheckpointError: a checkpoint exists and ``resume`` is false, or its networks/data differ from ``cfg``.
+    """
+    if not ckpt_path.exists():
+        return None
+    if not resume:
+        raise CheckpointError(
+            f"{ckpt_path.parent.parent} already holds a run ({ckpt_path}); pass --resume to continue it "
+            f"or choose another --out"
+        )
+    ckpt = load_checkpoint(ckpt_path)
+    old = TrainConfig.from_dict(ckpt["config"])
+    diff = [f"{k}: checkpoint {getattr(old, k)!r} vs now {getattr(cfg, k)!r}"
+            for k in ("model", *recipe.model_fields) if getattr(old, k) != getattr(cfg, k)]
+    if diff:
+        raise CheckpointError(f"cannot resume {ckpt_path} with different networks/data: " + "; ".join(diff))
+    return ckpt
+
+
+def _restore(ckpt: dict, rank: int, netG, netD, optG, optD, schedG, schedD, scalers, ema) -> int:
+    """Load a checkpoint's training state into the run's objects; returns its step."""
+    netG.load_state_dict(ckpt["netG"])
+    netD.load_state_dict(ckpt["netD"])
+    optG.load_state_dict(ckpt["optG"])
+    optD.load_state_dict(ckpt["optD"])
+    schedG.load_state_dict(ckpt["schedG"])
+    schedD.load_state_dict(ckpt["schedD"])
+    if scalers and ckpt.get("scalers"):
+        for s, sd in zip(scalers, ckpt["scalers"]):
+            s.load_state_dict(sd)
+    if ema is not None and ckpt.get("netG_ema") is not None:
+        ema.module.load_state_dict(ckpt["netG_ema"])
+        ema.n_averaged.fill_(int(ckpt.get("ema_n") or ckpt["step"]))
+    rngs = ckpt["rng"]
+    set_rng_state(rngs[rank] if isinstance(rngs, list) and rank < len(rngs) else rngs)
+    return int(ckpt["step"])
+
+
 def _progress_bar(cfg: TrainConfig, total_steps: int, step: int, elapsed: float, enabled: bool) -> tqdm:
     """The training bar: steps out of ``total_steps``, or, under a time budget, seconds of the budget.
 
@@ -169,20 +286,8 @@ def train(
 
     out_dir = Path(out_dir)
     ckpt_path = out_dir / "checkpoints" / "latest.pt"
-    log_path = out_dir / "losses.jsonl"
-    ckpt = None
-    if ckpt_path.exists():
-        if not resume:
-            raise CheckpointError(
-                f"{out_dir} already holds a run ({ckpt_path}); pass --resume to continue it "
-                f"or choose another --out"
-            )
-        ckpt = load_checkpoint(ckpt_path)
-        old = TrainConfig.from_dict(ckpt["config"])
-        diff = [f"{k}: checkpoint {getattr(old, k)!r} vs now {getattr(cfg, k)!r}"
-                for k in ("model", *recipe.model_fields) if getattr(old, k) != getattr(cfg, k)]
-        if diff:
-            raise CheckpointError(f"cannot resume {ckpt_path} with different networks/data: " + "; ".join(diff))
+    ckpt = _checkpoint_to_resume(ckpt_path, cfg, recipe, resume)
+    log = LossLog(out_dir / "losses.jsonl", enabled=is_main)
 
     # --- data (scanned before anything trains)
     train_dir, val_dir = resolve_data(cfg)
@@ -208,40 +313,19 @@ def train(
     netG_t, netD_t = exe.prepare(netG, netD)  # compiled wrappers when exe.compile; they share the weights
     optG, optD = recipe.make_optimizers(netG, netD, fused=exe.fused_adam)
     ema = make_ema(netG, cfg.ema)
-    if cfg.time_budget_clock not in ("wall", "cpu"):
-        raise CourseError(f"time_budget_clock must be 'wall' or 'cpu', got {cfg.time_budget_clock!r}")
-    now = time.process_time if cfg.time_budget_clock == "cpu" else time.time
-    clock = {"elapsed": 0.0}  # seconds of training so far (on cfg.time_budget_clock), all sessions; every step
-    time_progress = (lambda: clock["elapsed"] / (cfg.time_budget * 60)) if cfg.time_budget else None
-    schedule = lr_lambda(total_steps, cfg.decay_fraction, time_progress)
+    budget = TimeBudget(cfg.time_budget, cfg.time_budget_clock,
+                        float(ckpt.get("elapsed", 0.0)) if ckpt is not None else 0.0)
+    schedule = lr_lambda(total_steps, cfg.decay_fraction, budget.schedule_progress())
     schedG = torch.optim.lr_scheduler.LambdaLR(optG, schedule)
     schedD = torch.optim.lr_scheduler.LambdaLR(optD, schedule)
     autocast, scalers = exe.precision.autocast, exe.precision.grad_scalers()
 
-    step, elapsed_before = 0, 0.0
+    step = 0
     if ckpt is not None:
-        netG.load_state_dict(ckpt["netG"])
-        netD.load_state_dict(ckpt["netD"])
-        optG.load_state_dict(ckpt["optG"])
-        optD.load_state_dict(ckpt["optD"])
-        schedG.load_state_dict(ckpt["schedG"])
-        schedD.load_state_dict(ckpt["schedD"])
-        if scalers and ckpt.get("scalers"):
-            for s, sd in zip(scalers, ckpt["scalers"]):
-                s.load_state_dict(sd)
-        if ema is not None and ckpt.get("netG_ema") is not None:
-            ema.module.load_state_dict(ckpt["netG_ema"])
-            ema.n_averaged.fill_(int(ckpt.get("ema_n") or ckpt["step"]))
-        step = int(ckpt["step"])
-        elapsed_before = clock["elapsed"] = float(ckpt.get("elapsed", 0.0))
-        rngs = ckpt["rng"]
-        set_rng_state(rngs[rank] if isinstance(rngs, list) and rank < len(rngs) else rngs)
-        if is_main and log_path.exists():  # drop log lines past the checkpoint (they are redone)
-            keep = [ln for ln in log_path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
-            log_path.write_text("".join(ln + "\n" for ln in keep))
-    elif is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        log_path.write_text("")
+        step = _restore(ckpt, rank, netG, netD, optG, optD, schedG, schedD, scalers, ema)
+        log.truncate_after(step)
+    else:
+        log.start_fresh()
     if is_main:
         (out_dir / "config.json").write_text(json.dumps({**cfg.to_dict(), "execution": exe.to_dict()}, indent=2) + "\n")
 
@@ -271,26 +355,27 @@ def train(
                 "optG": optG.state_dict(), "optD": optD.state_dict(),
                 "schedG": schedG.state_dict(), "schedD": schedD.state_dict(),
                 "scalers": [s.state_dict() for s in scalers] if scalers else None,
-                "rng": states, "elapsed": elapsed_before + (now() - t0_clock),
+                "rng": states, "elapsed": budget.so_far(),
                 "world_size": world,
             },
             ckpt_path,
         )
-        plot_losses(log_path, out_dir / "losses.png", recipe.plot_groups)  # the curves so far, at every save
+        plot_losses(log.path, out_dir / "losses.png", recipe.plot_groups)  # the curves so far, at every save
 
     def run_progress() -> float:
         """How far along the run is, in [0, 1]: steps or time budget, whichever is further (as the lr)."""
-        return min(1.0, max(step / max(1, total_steps), time_progress() if time_progress else 0.0))
+        return min(1.0, max(step / max(1, total_steps), budget.fraction() if budget.minutes else 0.0))
 
     def sample_fn():
         progress_now = run_progress()
         return lambda net, real_A: recipe.generate(net, real_A, progress_now)
 
     shown_G = ema.module if ema is not None else netG  # what the samples show (and eval loads)
-    t0, t0_clock = time.time(), now()
+    t0 = time.time()
+    budget.start()
     start_step = step
-    bar = _progress_bar(cfg, total_steps, step, clock["elapsed"], enabled=progress and is_main)
-    log = open(log_path, "a", buffering=1) if is_main else None  # line-buffered: a kill loses no line  # noqa: SIM115
+    bar = _progress_bar(cfg, total_steps, step, budget.elapsed, enabled=progress and is_main)
+    log.open()
     stopped_by_time = False
     first_step_seconds = None  # includes torch.compile's compilation when exe.compile
     try:
@@ -325,22 +410,21 @@ def train(
                 if step == start_step:
                     first_step_seconds = time.time() - t_step
                 lr = optG.param_groups[0]["lr"]
-                clock["elapsed"] = elapsed_before + now() - t0_clock
+                budget.tick()
                 schedG.step()
                 if recipe.uses_netD():  # e.g. Pix2Pix's L1 alone never steps optD
                     with warnings.catch_warnings():  # an L1 warm-up steps the schedule before optD
                         warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
                         schedD.step()
                 step += 1
-                if log is not None:
-                    log.write(json.dumps({"step": step, "epoch": epoch, "lr": lr, **{k: round(v, 5) for k, v in losses.items()}}) + "\n")
+                log.write(step, epoch, lr, losses)
                 if cfg.time_budget:  # the bar counts budget seconds; the postfix counts steps
-                    bar.update(min(bar.total, clock["elapsed"]) - bar.n)
+                    bar.update(min(bar.total, budget.elapsed) - bar.n)
                     bar.set_postfix({"step": step, **{k: f"{v:.3f}" for k, v in losses.items()}}, refresh=False)
                 else:
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
-                over_time = cfg.time_budget is not None and clock["elapsed"] >= cfg.time_budget * 60
+                over_time = budget.over()
                 if distributed and cfg.time_budget is not None:
                     flag = torch.tensor([float(over_time)])
                     dist.all_reduce(flag)
@@ -363,12 +447,11 @@ def train(
                                      device, generate=sample_fn())
     finally:
         bar.close()
-        if log is not None:
-            log.close()
+        log.close()
     seconds = time.time() - t0
     if is_main:
         save_sample_grid(shown_G, sample_batch, out_dir / "samples" / "final.png", device, generate=sample_fn())
-        plot_losses(log_path, out_dir / "losses.png", recipe.plot_groups)
+        plot_losses(log.path, out_dir / "losses.png", recipe.plot_groups)
     if distributed:
         dist.barrier()
     images = (step - start_step) * cfg.batch_size * world
@@ -376,7 +459,7 @@ def train(
         "step": step, "epoch": step / steps_per_epoch, "seconds": seconds,
         "images_per_second": images / seconds if seconds > 0 else math.nan,
         "checkpoint": str(ckpt_path), "stopped_by_time_budget": stopped_by_time,
-        "budget_seconds": round(clock["elapsed"] - elapsed_before, 2),
+        "budget_seconds": round(budget.elapsed - budget.before, 2),
         "first_step_seconds": None if first_step_seconds is None else round(first_step_seconds, 2),
         "execution": exe.describe(),
     }

@@ -29,8 +29,26 @@ et al. 2018), ``cyclegan`` (Zhu et al. 2017, unpaired), ``srgan`` (Ledig et al. 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
 from course_utils.errors import CourseError
+
+
+@dataclass(frozen=True)
+class Option:
+    """A training option that a recipe declares: the ``TrainConfig`` field and its ``pix2pix train`` flag.
+
+    ``type``: ``float``, ``int``, ``str`` or ``bool`` (a ``bool`` option is a switch that sets ``True``).
+    The command line builds its flags from every recipe's ``options``, so adding an option to one
+    model touches that model's recipe (and the ``TrainConfig`` field it sets).
+    """
+
+    field: str
+    flag: str
+    help: str
+    type: type = float
+    choices: tuple | None = None
+    metavar: str | None = None
 
 MODELS = {
     "pix2pix": "course_utils.training.recipes.pix2pix:Pix2PixRecipe",
@@ -50,6 +68,10 @@ class ModelRecipe:
     """
 
     name: str = ""
+    # the model-specific flags of `pix2pix train` (the loop's own flags are in course_utils.cli)
+    options: tuple[Option, ...] = ()
+    # pix2pix eval may score generated maps by palette IoU (not for photo -> photo models such as SRGAN)
+    palette_iou: bool = True
     loss_keys: tuple[str, ...] = ()
     model_fields: tuple[str, ...] = ()
     presets: dict[str, dict] = {}
@@ -122,6 +144,22 @@ class ModelRecipe:
         """Keyword arguments of :func:`course_utils.evaluation.evaluate.translate` for ``pix2pix translate``."""
         return {"size": self.cfg.eval_size}
 
+    def use_eval_folder(self, folder, dataset: str | None) -> None:
+        """Point ``cfg`` at what ``pix2pix eval`` scores: ``folder``, a split of ``dataset`` or (``None``) a ``--data`` folder.
+
+        By default nothing changes: :meth:`eval_dataset` reads the folder as it is.
+        """
+
+    def evaluate(self, netG, dataset, *, device, batch_size: int = 8, mode: str = "eval", palette=None,
+                 save_images=None, progress: bool = True) -> dict:
+        """``pix2pix eval``'s scores of ``netG`` on ``dataset``: by default
+        :func:`course_utils.evaluation.evaluate.evaluate` (pixel scores, the GcGAN protocol, and the
+        palette IoU when ``palette`` is given)."""
+        from course_utils.evaluation.evaluate import evaluate
+
+        return evaluate(netG, dataset, device=device, mode=mode, batch_size=batch_size, palette=palette,
+                        save_images=save_images, progress=progress)
+
 
 def recipe_class(name: str) -> type[ModelRecipe]:
     """The :class:`ModelRecipe` subclass registered as ``name``.
@@ -140,4 +178,14 @@ def get_recipe(cfg) -> ModelRecipe:
     return recipe_class(cfg.model)(cfg)
 
 
-__all__ = ["MODELS", "ModelRecipe", "get_recipe", "recipe_class"]
+def all_options() -> dict[str, tuple[Option, tuple[str, ...]]]:
+    """Every recipe's options by flag: ``{flag: (option, names of the models that declare it)}``."""
+    found: dict[str, tuple[Option, tuple[str, ...]]] = {}
+    for name in MODELS:
+        for opt in recipe_class(name).options:
+            known = found.get(opt.flag)
+            found[opt.flag] = (opt, (*known[1], name) if known else (name,))
+    return found
+
+
+__all__ = ["MODELS", "ModelRecipe", "Option", "all_options", "get_recipe", "recipe_class"]

@@ -32,7 +32,7 @@ from course_utils.losses.pixel import cycle_consistency_loss, identity_loss
 from course_utils.models.cyclegan import define_cyclegan
 from course_utils.models.init import set_requires_grad, unwrap
 from course_utils.training.precision import backward_and_step
-from course_utils.training.recipes import ModelRecipe
+from course_utils.training.recipes import ModelRecipe, Option
 
 LOSS_KEYS = ("G_GAN", "G_cyc", "G_idt", "D_A", "D_B")
 
@@ -163,6 +163,11 @@ class CycleGANRecipe(ModelRecipe):
     """Two generators (A->B, B->A), two PatchGANs, LSGAN + ``lambda_cyc`` * cycle + identity, unpaired batches."""
 
     name = "cyclegan"
+    options = (
+        Option("lambda_cyc", "--lambda-cyc", "weight of the cycle-consistency loss (paper: 10)"),
+        Option("lambda_idt", "--lambda-idt", "weight of the identity loss as a fraction of --lambda-cyc "
+               "(paper: 0.5; 0 = off)"),
+    )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS

@@ -17,7 +17,7 @@ from course_utils.models import define_D, define_G
 from course_utils.models.init import set_requires_grad, unwrap
 from course_utils.training.config import TrainConfig
 from course_utils.training.precision import backward_and_step
-from course_utils.training.recipes import ModelRecipe
+from course_utils.training.recipes import ModelRecipe, Option
 
 LOSS_KEYS = ("G_GAN", "G_L1", "D_real", "D_fake")
 
@@ -150,6 +150,12 @@ class Pix2PixRecipe(ModelRecipe):
     """U-Net ``netG`` + PatchGAN ``netD``, cGAN (BCE) + ``lambda_L1`` * L1."""
 
     name = "pix2pix"
+    options = (
+        Option("lambda_L1", "--lambda-l1", "weight of the L1 term (paper: 100)"),
+        Option("gan_weight", "--gan-weight", "weight of the cGAN term; 0 = L1 alone"),
+        Option("l1_warmup", "--l1-warmup", "train netG on the L1 term alone for this fraction of the run first "
+               "(0 = off)", metavar="FRACTION"),
+    )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS

@@ -42,7 +42,7 @@ from course_utils.models.pix2pixhd import (
     vgg19_weights_path,
 )
 from course_utils.training.precision import backward_and_step
-from course_utils.training.recipes import ModelRecipe
+from course_utils.training.recipes import ModelRecipe, Option
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "D_real", "D_fake")
 MODEL_FIELDS = ("ngf", "ngf_local", "n_downsample_global", "n_blocks_global", "n_blocks_local", "ndf",
@@ -180,6 +180,7 @@ class Pix2PixHDRecipe(ModelRecipe):
     """Coarse-to-fine ``netG`` (G1 + G2), multi-scale ``netD``, LSGAN + feature matching (+ VGG)."""
 
     name = "pix2pixhd"
+    options = (Option("lambda_FM", "--lambda-fm", "weight of the feature-matching loss (paper: 10)"),)
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS

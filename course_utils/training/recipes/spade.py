@@ -33,7 +33,7 @@ from course_utils.models.init import set_requires_grad, unwrap
 from course_utils.models.spade import define_D_spade, define_G_spade
 from course_utils.training.execution import adam
 from course_utils.training.precision import backward_and_step
-from course_utils.training.recipes import ModelRecipe
+from course_utils.training.recipes import ModelRecipe, Option
 from course_utils.training.recipes.pix2pixhd import vgg_loss_if_available
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "G_KLD", "D_real", "D_fake")
@@ -123,6 +123,11 @@ class SpadeRecipe(ModelRecipe):
     """SPADE generator from the label map, multi-scale spectral-norm PatchGAN, hinge + feature matching."""
 
     name = "spade"
+    options = (
+        Option("lambda_FM", "--lambda-fm", "weight of the feature-matching loss (paper: 10)"),
+        Option("use_vae", "--use-vae", "train the VAE style encoder too (multimodal synthesis, KL weight 0.05)",
+               type=bool),
+    )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS

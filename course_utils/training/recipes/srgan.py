@@ -43,7 +43,7 @@ from course_utils.models.srgan import (
     vgg19_weights_path,
 )
 from course_utils.training.precision import backward_and_step
-from course_utils.training.recipes import ModelRecipe
+from course_utils.training.recipes import ModelRecipe, Option
 
 LOSS_KEYS = ("G_content", "G_MSE", "G_adv", "D_real", "D_fake")
 MODEL_FIELDS = ("ngf", "n_blocks", "ndf", "scale", "in_channels", "out_channels")
@@ -135,6 +135,14 @@ class SRGANRecipe(ModelRecipe):
     """SRResNet ``netG`` (×``scale``), SRGAN ``netD``; content loss + ``lambda_adv`` · adversarial (SRResNet: MSE)."""
 
     name = "srgan"
+    palette_iou = False
+    options = (
+        Option("lambda_adv", "--lambda-adv", "weight of the adversarial term (paper: 1e-3); 0 trains SRResNet "
+               "(MSE alone)"),
+        Option("content_loss", "--content-loss", "content loss; auto (default): VGG19 phi_5,4 when its pretrained "
+               "weights are cached and lambda_adv > 0, else the pixel MSE", type=str,
+               choices=("auto", "mse", "vgg")),
+    )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS
@@ -209,6 +217,19 @@ class SRGANRecipe(ModelRecipe):
         c = self.cfg
         return SuperResolutionDataset(folder, half=self._half(), scale=c.scale, crop_size=c.eval_size, train=False,
                                       cache=cache, max_items=max_items, progress=progress)
+
+    def use_eval_folder(self, folder, dataset: str | None) -> None:
+        # what is scored follows the eval command: a course split -> its aerial halves, --data -> whole images
+        self.cfg.data, self.cfg.dataset = (None, dataset) if dataset else (str(folder), None)
+
+    def evaluate(self, netG, dataset, *, device, batch_size: int = 8, mode: str = "eval", palette=None,
+                 save_images=None, progress: bool = True) -> dict:
+        """PSNR and SSIM on Y with the border cropped, beside the bicubic baseline
+        (:func:`course_utils.evaluation.evaluate.evaluate_sr`); ``mode`` and ``palette`` do not apply."""
+        from course_utils.evaluation.evaluate import evaluate_sr
+
+        return evaluate_sr(netG, dataset, device=device, scale=self.cfg.scale, batch_size=batch_size,
+                           save_images=save_images, progress=progress)
 
     def translate_options(self) -> dict:
         # Native resolution (no rescale), ×scale output; images with a side over 256 px run in
