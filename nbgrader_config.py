@@ -34,7 +34,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from course_utils.autograde import GuardedExecute
+from course_utils.grading.autograde import GuardedExecute
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
@@ -69,9 +69,9 @@ c.Execute.extra_arguments = [
     # nbgrader gives 0 points to a test cell with ANY output on stderr, so a harmless warning
     # (e.g. from torch) or a progress bar would cost a correct answer its points. Failures in
     # this course are exceptions, never stderr text: send stderr to stdout in graded kernels.
-    # Then, before any student cell, course_utils.integrity snapshots torch, numpy, the builtins
+    # Then, before any student cell, course_utils.grading.integrity snapshots torch, numpy, the builtins
     # and the grading helpers (see section 7 of docs/instructors.md).
-    "--IPKernelApp.exec_lines=import sys; sys.stderr = sys.stdout; import course_utils.integrity",
+    "--IPKernelApp.exec_lines=import sys; sys.stderr = sys.stdout; import course_utils.grading.integrity",
 ]
 
 # --- collecting hand-ins from an LMS (nbgrader zip_collect) -----------------------------
@@ -93,7 +93,7 @@ c.OverwriteCells.add_missing_cells = True
 c.Autograde.create_student = True
 # nbgrader's own list, with Execute replaced by the course's GuardedExecute (same settings, read
 # from the Execute section above): before every test cell it verifies that the kernel was not
-# tampered with (course_utils.integrity), and when the kernel dies (os._exit, a segfault, out of
+# tampered with (course_utils.grading.integrity), and when the kernel dies (os._exit, a segfault, out of
 # memory) the remaining cells score 0 instead of the notebook going ungraded.
 c.Autograde.autograde_preprocessors = [
     GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,

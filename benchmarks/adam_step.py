@@ -7,7 +7,7 @@ Usage::
 The networks of the configuration are built in ``channels_last`` (as the default training path
 runs them) and given random gradients; then, alternating, in one run:
 
-* ``course``: :class:`course_utils.execution.ChannelsLastFusedAdam` (what ``pix2pix train`` uses);
+* ``course``: :class:`course_utils.training.execution.ChannelsLastFusedAdam` (what ``pix2pix train`` uses);
 * ``torch_fused``: ``torch.optim.Adam(fused=True)``, whose CPU kernel copies every
   ``channels_last`` gradient (PyTorch 2.14);
 * ``for_loop``: ``torch.optim.Adam()``, the plain path's optimiser.
@@ -27,8 +27,9 @@ from datetime import date
 
 import torch
 
-from course_utils.execution import ChannelsLastFusedAdam
-from course_utils.train import build_networks, config_from_preset
+from course_utils.training.config import config_from_preset
+from course_utils.training.execution import ChannelsLastFusedAdam
+from course_utils.training.recipes.pix2pix import build_networks
 
 BETAS = (0.5, 0.999)
 

@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         parallel = base / "parallel"
         shutil.copytree(course, parallel)
 
-        from course_utils.grade import grade, isolation_available
+        from course_utils.grading.grade import grade, isolation_available
 
         result["isolation"] = "unshare" if isolation_available() else "none"
         ok_serial = ok_parallel = True

@@ -51,14 +51,15 @@ RECORD = "quality_per_minute"
 DEMO_BAR = {"acc_delta5": 0.30, "acc_delta10": 0.60, "rmse": 26.0, "road_iou": 0.25}
 
 def config(recipe: str, overrides: dict):
-    from course_utils.train import config_from_preset
+    from course_utils.training.config import config_from_preset
 
     return config_from_preset(recipe, **overrides)
 
 
 def gflop_per_step(cfg) -> tuple[float, float]:
     """GFLOP of one GAN step and one L1-only step of ``cfg`` (counted, not timed)."""
-    from course_utils.train import build_networks, make_optimizers, train_step
+    from course_utils.training.optim import make_optimizers
+    from course_utils.training.recipes.pix2pix import build_networks, train_step
 
     torch.manual_seed(0)
     netG, netD = build_networks(cfg)
@@ -74,9 +75,10 @@ def gflop_per_step(cfg) -> tuple[float, float]:
 
 
 def run_one(cfg, out_dir: Path, palette) -> dict:
-    from course_utils.datasets import dataset_folder
-    from course_utils.evaluate import evaluate
-    from course_utils.train import eval_dataset, generator_from_checkpoint, train
+    from course_utils.data.datasets import dataset_folder
+    from course_utils.evaluation.evaluate import evaluate
+    from course_utils.training.checkpoint import generator_from_checkpoint
+    from course_utils.training.loop import eval_dataset, train
 
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -156,7 +158,7 @@ def main(argv=None) -> int:
         print(plot(a.plot, a.labels))
         return 0
 
-    from course_utils.palette import maps_palette
+    from course_utils.evaluation.palette import maps_palette
 
     overrides = parse_overrides(a.set)
     exec_overrides = {k: v for k, v in execution_overrides(a).items() if v is not None}

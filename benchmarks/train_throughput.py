@@ -21,7 +21,7 @@ how much of this machine's convolution ceiling a training step uses.
   the paper's separate ``netD`` passes for real and fake pairs: what a
   straightforward PyTorch pix2pix does (``pix2pix train --plain``).
 * **default**: what ``pix2pix train`` uses on this machine
-  (:func:`course_utils.execution.choose_execution`): bf16 autocast where the
+  (:func:`course_utils.training.execution.choose_execution`): bf16 autocast where the
   CPU or GPU computes bf16 natively, with ``channels_last`` and, on the CPU,
   ``torch.compile`` when a compiler works; fused Adam. Same step, same
   mathematics. Without native bf16 the CPU's default path is float32, NCHW and
@@ -29,7 +29,7 @@ how much of this machine's convolution ceiling a training step uses.
   there: ``cpu_model`` and ``cpu_bf16`` in the output say which CPU ran.
 
 Both paths are built in the same process from the same initial weights and
-time the same ``course_utils.train.train_step`` on the same random batches in
+time the same ``course_utils.training.loop.train_step`` on the same random batches in
 ``[-1, 1]`` of the configuration's crop size (no JPEG decoding: only forward,
 backward and optimiser steps are timed). The paths alternate, ``--rounds``
 rounds of ``--steps`` steps each after warm-up; each path's figure is the
@@ -50,10 +50,12 @@ from datetime import date
 import torch
 
 from course_utils.device import cpu_model
-from course_utils.execution import choose_execution
-from course_utils.precision import cpu_bf16_support
 from course_utils.results import append_record
-from course_utils.train import build_networks, config_from_preset, make_optimizers, train_step
+from course_utils.training.config import config_from_preset
+from course_utils.training.execution import choose_execution
+from course_utils.training.optim import make_optimizers
+from course_utils.training.precision import cpu_bf16_support
+from course_utils.training.recipes.pix2pix import build_networks, train_step
 
 
 def build(config: str, device: str, plain: bool, compile: str = "auto"):  # noqa: A002

@@ -29,7 +29,7 @@ MODEL_NAMES = ("pix2pix", "pix2pixhd", "srgan", "cyclegan", "spade")
 
 
 def _cmd_fetch(args) -> int:
-    from course_utils.download import fetch_datasets
+    from course_utils.data.download import fetch_datasets
 
     reports = fetch_datasets(args.names, root=args.root, mirror=args.mirror, progress=not args.quiet)
     for r in reports:
@@ -68,38 +68,40 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
                    help="the plain step: float32, NCHW, eager, for-loop Adam (for speed comparisons)")
 
 
+LOOP_OPTIONS = ("max_steps", "epochs", "time_budget", "time_budget_clock", "save_every", "seed", "batch_size", "lr",
+                "ema")
+
+
+def _train_overrides(args) -> dict:
+    """``config_from_preset`` overrides from the loop's flags and the chosen model's declared options.
+
+    Raises:
+        CourseError: for a flag that only other models declare (e.g. ``--lambda-cyc`` with ``--model pix2pix``).
+    """
+    from course_utils.training.recipes import all_options
+
+    overrides = {name: getattr(args, name) for name in LOOP_OPTIONS}
+    for flag, (opt, models) in all_options().items():
+        value = getattr(args, opt.field)
+        if value is None or value is False:
+            continue
+        if args.model not in models:
+            raise CourseError(f"{flag} applies to --model {' or '.join(models)}, not {args.model}; drop it")
+        overrides[opt.field] = value
+    return overrides
+
+
 def _cmd_train(args) -> int:
     from course_utils.device import pick_device
-    from course_utils.train import config_from_preset, train
+    from course_utils.training.config import config_from_preset
+    from course_utils.training.loop import train
 
-    cfg = config_from_preset(
-        args.preset,
-        model=args.model,
-        dataset=None if args.data else args.dataset,
-        data=args.data,
-        direction=args.direction,
-        max_steps=args.max_steps,
-        epochs=args.epochs,
-        time_budget=args.time_budget,
-        time_budget_clock=args.time_budget_clock,
-        save_every=args.save_every,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        lambda_L1=args.lambda_l1,
-        gan_weight=args.gan_weight,
-        ema=args.ema,
-        l1_warmup=args.l1_warmup,
-        lambda_FM=args.lambda_fm,
-        lambda_adv=args.lambda_adv,
-        content_loss=args.content_loss,
-        lambda_cyc=args.lambda_cyc,
-        lambda_idt=args.lambda_idt,
-        use_vae=True if args.use_vae else None,
-        **execution_overrides(args),
-    )
     if args.data is None and args.dataset is None:
         raise CourseError("give --dataset maps|facades or --data DIR")
+    cfg = config_from_preset(
+        args.preset, model=args.model, dataset=None if args.data else args.dataset, data=args.data,
+        direction=args.direction, **_train_overrides(args), **execution_overrides(args),
+    )
     device = pick_device(args.device) if args.device else None
     summary = train(cfg, args.out, resume=args.resume, device=device, progress=not args.quiet)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one summary
@@ -107,11 +109,29 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """The model-specific flags, as each recipe declares them (:class:`~course_utils.training.recipes.Option`)."""
+    from course_utils.training.recipes import all_options
+
+    g = parser.add_argument_group("model options (each applies to the models named in its help)")
+    for flag, (opt, models) in sorted(all_options().items()):
+        help_text = f"{', '.join(models)}: {opt.help}"
+        if opt.type is bool:
+            g.add_argument(flag, dest=opt.field, action="store_true", default=None, help=help_text)
+        else:
+            g.add_argument(flag, dest=opt.field, type=opt.type, choices=opt.choices, default=None,
+                           metavar=opt.metavar, help=help_text)
+
+
 def _eval_segmentation(args, device) -> int:
     """``eval --metric segmentation``: the facades segmenter's scores on a checkpoint's photos or (``--real``) the real ones."""
-    from course_utils.datasets import dataset_folder
-    from course_utils.segmenter import load_or_train_segmenter, score_generator, score_real
-    from course_utils.train import generator_from_checkpoint
+    from course_utils.data.datasets import dataset_folder
+    from course_utils.evaluation.segmenter import (
+        load_or_train_segmenter,
+        score_generator,
+        score_real,
+    )
+    from course_utils.training.checkpoint import generator_from_checkpoint
 
     if args.dataset != "facades" and not args.data:
         raise CourseError("--metric segmentation scores labels -> photo models on facades: give --dataset facades "
@@ -135,10 +155,10 @@ def _eval_segmentation(args, device) -> int:
 
 
 def _cmd_eval(args) -> int:
-    from course_utils.datasets import dataset_folder
+    from course_utils.data.datasets import dataset_folder
     from course_utils.device import pick_device
-    from course_utils.evaluate import evaluate
-    from course_utils.train import eval_dataset, generator_from_checkpoint
+    from course_utils.training.checkpoint import generator_from_checkpoint
+    from course_utils.training.recipes import get_recipe
 
     device = pick_device(args.device)
     if args.metric == "segmentation":
@@ -152,32 +172,26 @@ def _cmd_eval(args) -> int:
         folder = Path(args.data)
     else:
         folder = dataset_folder(args.dataset, args.split)
-    if cfg.model == "srgan":  # what is scored follows this command: maps -> aerial halves, --data -> whole images
-        cfg.data, cfg.dataset = (str(folder), None) if args.data else (None, args.dataset)
-    dataset = eval_dataset(folder, cfg, max_items=args.max_images, progress=not args.quiet)
-    if cfg.model == "srgan":
-        from course_utils.evaluate import evaluate_sr
-
-        metrics = evaluate_sr(netG, dataset, device=device, scale=cfg.scale, batch_size=args.batch_size,
-                              save_images=args.save_images, progress=not args.quiet)
-        return _report(metrics, args)
+    recipe = get_recipe(cfg)
+    recipe.use_eval_folder(folder, None if args.data else args.dataset)
+    dataset = recipe.eval_dataset(folder, max_items=args.max_images, progress=not args.quiet)
     palette = None
     want = args.palette if args.palette != "auto" else ("maps" if args.dataset == "maps" else "none")
-    if want == "maps":
+    if not recipe.palette_iou:
+        pass  # e.g. super-resolution: photos in, photos out
+    elif want == "maps":
         if cfg.direction != "AtoB":
             if args.palette == "maps":
                 raise CourseError(f"--palette maps scores generated maps, but {args.checkpoint} translates "
                                   f"{cfg.direction} (map -> aerial); drop --palette")
         else:
-            from course_utils.palette import maps_palette
+            from course_utils.evaluation.palette import maps_palette
 
             palette = maps_palette()
     elif args.data and args.palette == "auto" and not args.quiet:
         print(f"eval: no palette IoU for --data {args.data}; for maps tiles add --palette maps", file=sys.stderr)
-    metrics = evaluate(
-        netG, dataset, device=device, mode=args.mode, batch_size=args.batch_size,
-        palette=palette, save_images=args.save_images, progress=not args.quiet,
-    )
+    metrics = recipe.evaluate(netG, dataset, device=device, mode=args.mode, batch_size=args.batch_size,
+                              palette=palette, save_images=args.save_images, progress=not args.quiet)
     return _report(metrics, args)
 
 
@@ -192,9 +206,9 @@ def _report(metrics: dict, args) -> int:
 
 def _cmd_translate(args) -> int:
     from course_utils.device import pick_device
-    from course_utils.evaluate import translate
-    from course_utils.train import generator_from_checkpoint
-    from course_utils.training import get_recipe
+    from course_utils.evaluation.evaluate import translate
+    from course_utils.training.checkpoint import generator_from_checkpoint
+    from course_utils.training.recipes import get_recipe
 
     device = pick_device(args.device)
     netG, cfg = generator_from_checkpoint(args.checkpoint, device)
@@ -264,26 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
     tr.add_argument("--batch-size", type=int, default=None)
     tr.add_argument("--lr", type=float, default=None)
-    tr.add_argument("--lambda-l1", type=float, default=None, help="weight of the L1 term (paper: 100)")
-    tr.add_argument("--gan-weight", type=float, default=None, help="weight of the cGAN term; 0 = L1 alone")
     tr.add_argument("--ema", type=float, default=None, metavar="DECAY",
                     help="keep an exponential moving average of netG's weights with this decay (cpu-quick: "
                          "0.995; 0 = off); samples, eval and translate then use the average")
-    tr.add_argument("--l1-warmup", type=float, default=None, metavar="FRACTION",
-                    help="Pix2Pix: train netG on the L1 term alone for this fraction of the run first (0 = off)")
-    tr.add_argument("--lambda-fm", type=float, default=None,
-                    help="pix2pixhd, spade: weight of the feature-matching loss (paper: 10)")
-    tr.add_argument("--lambda-adv", type=float, default=None,
-                    help="srgan: weight of the adversarial term (paper: 1e-3); 0 trains SRResNet (MSE alone)")
-    tr.add_argument("--content-loss", choices=("auto", "mse", "vgg"), default=None,
-                    help="srgan: content loss; auto (default): VGG19 phi_5,4 when its pretrained weights are "
-                         "cached and lambda_adv > 0, else the pixel MSE")
-    tr.add_argument("--lambda-cyc", type=float, default=None,
-                    help="cyclegan: weight of the cycle-consistency loss (paper: 10)")
-    tr.add_argument("--lambda-idt", type=float, default=None,
-                    help="cyclegan: weight of the identity loss as a fraction of --lambda-cyc (paper: 0.5; 0 = off)")
-    tr.add_argument("--use-vae", action="store_true",
-                    help="spade: train the VAE style encoder too (multimodal synthesis, KL weight 0.05)")
+    add_recipe_options(tr)
     add_execution_options(tr)
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)

@@ -3,7 +3,7 @@
 1. trains Pix2Pix AtoB (aerial photo -> map) with the ``cpu-quick`` recipe
    for ``DEMO_MINUTES`` minutes into ``RUN_DIR`` (resuming if a run is already
    there), on the fastest execution path of this machine (see
-   :mod:`course_utils.execution`; ``--plain`` for float32 eager);
+   :mod:`course_utils.training.execution`; ``--plain`` for float32 eager);
 2. evaluates the generator on the held-out maps val split into
    ``RUN_DIR/metrics.json`` (GcGAN acc@delta and RMSE, L1, PSNR, SSIM,
    map-palette IoU);
@@ -41,16 +41,13 @@ DEMO_EPOCHS = 60
 
 def run_demo(out_dir="runs/demo", preset="cpu-quick", direction="AtoB", n_samples=6, **overrides) -> dict:
     """Train, evaluate and draw samples; returns the metrics dict (also written to ``metrics.json``)."""
-    from course_utils.datasets import dataset_folder
-    from course_utils.evaluate import evaluate
-    from course_utils.palette import maps_palette
-    from course_utils.train import (
-        config_from_preset,
-        eval_dataset,
-        generator_from_checkpoint,
-        save_sample_grid,
-        train,
-    )
+    from course_utils.data.datasets import dataset_folder
+    from course_utils.evaluation.evaluate import evaluate
+    from course_utils.evaluation.palette import maps_palette
+    from course_utils.training.checkpoint import generator_from_checkpoint
+    from course_utils.training.config import config_from_preset
+    from course_utils.training.loop import eval_dataset, train
+    from course_utils.training.plots import save_sample_grid
 
     out = Path(out_dir)
     cfg = config_from_preset(preset, dataset="maps", direction=direction, **overrides)

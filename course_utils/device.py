@@ -19,7 +19,7 @@ def mps_available() -> bool:
 def pick_device(requested: str | None = None) -> torch.device:
     """Return ``requested`` if given, else CUDA, else Apple's MPS, else the CPU, whichever is available first.
 
-    On MPS the training precision is float32 (:func:`course_utils.precision.choose_precision`).
+    On MPS the training precision is float32 (:func:`course_utils.training.precision.choose_precision`).
 
     Raises:
         DeviceError: (a ``ValueError``) if ``requested`` is not a device name, or names CUDA or MPS where none is

@@ -41,13 +41,13 @@ def _few_threads():
 def pytest_configure(config):
     """Under ``--nbmake``, nbclient does not emulate ipywidgets' ``Output`` widget either.
 
-    The graded executor's change (``course_utils.autograde``, nbclient issue #312), applied to the
+    The graded executor's change (``course_utils.grading.autograde``, nbclient issue #312), applied to the
     ``NotebookClient`` that nbmake uses: notebook 3's widget cell could otherwise wait for its timeout.
     """
     if config.getoption("nbmake", default=False):
         from nbclient.client import NotebookClient
 
-        from course_utils.autograde import GuardedExecute
+        from course_utils.grading.autograde import GuardedExecute
 
         NotebookClient.on_comm_open_jupyter_widget = GuardedExecute.on_comm_open_jupyter_widget
 

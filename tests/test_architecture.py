@@ -3,7 +3,7 @@
 import matplotlib
 import torch
 
-from course_utils.architecture import draw, trace
+from course_utils.evaluation.architecture import draw, trace
 from course_utils.models import UNet, define_D, define_G, receptive_field
 
 matplotlib.use("Agg")

@@ -1,4 +1,4 @@
-"""The static audit (course_utils.audit, `pix2pix audit`): every trick flagged, no honest answer flagged."""
+"""The static audit (course_utils.grading.audit, `pix2pix audit`): every trick flagged, no honest answer flagged."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.audit import audit_notebook, audit_source
 from course_utils.cli import main
+from course_utils.grading.audit import audit_notebook, audit_source
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((REPO / "solutions").glob("*/*.ipynb"))

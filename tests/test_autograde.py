@@ -1,4 +1,4 @@
-"""The course's nbgrader executor (``course_utils.autograde.GuardedExecute``) beyond the cheats.
+"""The course's nbgrader executor (``course_utils.grading.autograde.GuardedExecute``) beyond the cheats.
 
 tests/test_cheats.py runs the catalogue of cheating submissions through this executor; here:
 ipywidgets' ``Output`` widget, whose emulation by nbclient stalled notebook 3's widget cell for
@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
-from course_utils.autograde import GuardedExecute, is_test_cell
+from course_utils.grading.autograde import GuardedExecute, is_test_cell
 
 REPO = Path(__file__).resolve().parents[1]
 CELL_TIMEOUT = 30  # seconds; each cell below needs well under one

@@ -2,11 +2,11 @@
 
 Every ``tests/cheats/<notebook folder>.py`` lists cheats (format in its docstring). For each:
 
-* the static audit (``course_utils.audit``, against the release notebook) flags the cheating
+* the static audit (``course_utils.grading.audit``, against the release notebook) flags the cheating
   cell with one of the cheat's ``rules``;
 * the notebook is executed the way ``nbgrader autograde`` executes it: by the course's
   ``GuardedExecute`` preprocessor with the settings of ``nbgrader_config.py`` (a fresh kernel,
-  ``course_utils.integrity`` imported before any cell, the integrity check before each test
+  ``course_utils.grading.integrity`` imported before any cell, the integrity check before each test
   cell, ``NBGRADER_EXECUTION=autograde`` so fast mode is on), in an empty scratch folder;
 * every test cell that the same wrong answer *without* the trick loses (its ``fails`` in the
   mistake catalogue, which tests/test_mistakes.py verifies) also fails here, so the cheat scores
@@ -86,7 +86,7 @@ def execute_like_autograde(nb, workdir: Path, monkeypatch) -> dict[str, str | No
     """Run ``nb`` (up to its last test cell) with GuardedExecute; {test cell: error text or None}."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    from course_utils.autograde import GuardedExecute
+    from course_utils.grading.autograde import GuardedExecute
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     # A cheat that hangs the kernel (e.g. ``builtins.isinstance`` always True) is interrupted
@@ -118,7 +118,7 @@ def test_catalogue_has_at_least_12_cheats():
 
 @pytest.mark.parametrize(("name", "cheat"), CASES)
 def test_cheat_is_well_formed_and_flagged_by_the_audit(name, cheat, tmp_path):
-    from course_utils.audit import audit_notebook
+    from course_utils.grading.audit import audit_notebook
 
     allowed = {"id", "mistake", "cell", "append", "find", "replace", "rules", "detect", "fails"}
     assert set(cheat) <= allowed, f"{cheat['id']}: unknown keys {sorted(set(cheat) - allowed)}"

@@ -10,25 +10,23 @@ import torch
 import torch.nn.functional as F
 from test_train import cli, read_log
 
-from course_utils.checkpoint import load_checkpoint
 from course_utils.errors import CourseError
-from course_utils.evaluate import translate
+from course_utils.evaluation.evaluate import translate
+from course_utils.losses.gan import lsgan
+from course_utils.losses.pixel import cycle_consistency_loss, identity_loss
 from course_utils.models import UnetGenerator
 from course_utils.models.cyclegan import (
-    LOSS_KEYS,
     CycleGANGenerators,
-    ImagePool,
     PatchGAN,
-    cycle_consistency_loss,
-    cyclegan_step,
     define_cyclegan,
     define_G_cycle,
-    identity_loss,
-    lsgan,
 )
 from course_utils.models.pix2pixhd import GlobalGenerator
-from course_utils.train import config_from_preset, generator_from_checkpoint, train
-from course_utils.training import get_recipe, recipe_class
+from course_utils.training.checkpoint import generator_from_checkpoint, load_checkpoint
+from course_utils.training.config import config_from_preset
+from course_utils.training.loop import train
+from course_utils.training.recipes import get_recipe, recipe_class
+from course_utils.training.recipes.cyclegan import LOSS_KEYS, ImagePool, cyclegan_step
 
 
 def tiny(seed=0):
@@ -134,7 +132,7 @@ def test_presets_and_recipe():
 
 
 def test_train_draws_B_independently_and_checkpoints(pairs_root, tmp_path, monkeypatch):
-    from course_utils.training import cyclegan as recipe_module
+    from course_utils.training.recipes import cyclegan as recipe_module
 
     seen = []
     real_step = recipe_module.cyclegan_step
@@ -150,7 +148,7 @@ def test_train_draws_B_independently_and_checkpoints(pairs_root, tmp_path, monke
     assert train(cfg, run, progress=False)["step"] == 6
     # with whole 64 px tiles and no flip, each real_A/real_B is an exact image of the training set:
     # in a paired loop B would be A's partner; here most are not
-    from course_utils.datasets import PairedImageDataset
+    from course_utils.data.datasets import PairedImageDataset
 
     ds = PairedImageDataset(pairs_root / "train", load_size=64, crop_size=64, train=False)
     pairs = {i: (ds[i]["real_A"], ds[i]["real_B"]) for i in range(len(ds))}

@@ -1,4 +1,4 @@
-"""course_utils.datasets: the pre-training scan, the A|B split and the pix2pix augmentation."""
+"""course_utils.data.datasets: the pre-training scan, the A|B split and the pix2pix augmentation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from course_utils.datasets import PairedImageDataset, dataset_folder, scan_pairs
+from course_utils.data.datasets import PairedImageDataset, dataset_folder, scan_pairs
 from course_utils.errors import BadFilesError, DataError
 
 SHARED = Path("/work/shared/data")

@@ -1,4 +1,4 @@
-"""course_utils.download: real downloads from a local HTTP server, mirrors, checksums."""
+"""course_utils.data.download: real downloads from a local HTTP server, mirrors, checksums."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils import download
-from course_utils.download import DATASETS, fetch_dataset, fetch_datasets
+from course_utils.data import download
+from course_utils.data.download import DATASETS, fetch_dataset, fetch_datasets
 from course_utils.errors import ChecksumError, DataError
 
 SHARED = Path("/work/shared/data")

@@ -1,4 +1,4 @@
-"""course_utils.evaluate: scores of known generators on tiny synthetic data, mode handling, translate()."""
+"""course_utils.evaluation.evaluate: scores of known generators on tiny synthetic data, mode handling, translate()."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from PIL import Image
 from torch import nn
 
 from course_utils.errors import DataError
-from course_utils.evaluate import evaluate, generator_mode, translate
-from course_utils.metrics import PSNR_CAP
-from course_utils.palette import Palette
+from course_utils.evaluation.evaluate import evaluate, generator_mode, translate
+from course_utils.evaluation.metrics import PSNR_CAP
+from course_utils.evaluation.palette import Palette
 
 PALETTE = Palette(
     ("background", "road", "water", "park"),

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from course_utils import cli, execution, precision
+from course_utils import cli
 from course_utils.errors import CourseError
-from course_utils.execution import choose_execution
-from course_utils.precision import PrecisionError, choose_precision
+from course_utils.training import execution, precision
+from course_utils.training.execution import choose_execution
+from course_utils.training.precision import PrecisionError, choose_precision
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -306,7 +307,7 @@ def test_adam_benchmark_prints_one_json_line_with_the_same_update():
 
 
 def test_precision_module_is_the_one_source():
-    # The trainer and the benchmark choose through course_utils.execution -> precision; nothing
+    # The trainer and the benchmark choose through course_utils.training.execution -> precision; nothing
     # else in the package calls torch.cuda.is_bf16_supported.
     hits = [p.name for p in (ROOT / "course_utils").rglob("*.py") if "is_bf16_supported" in p.read_text()]
     assert hits == ["precision.py"]

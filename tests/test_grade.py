@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grade import grade, isolation_available
+from course_utils.grading.grade import grade, isolation_available
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "02_patchgan"
@@ -108,7 +108,7 @@ def graded_course(tmp_path_factory):
 
 
 def _scores(root, student):
-    from course_utils.grade import _gradebook
+    from course_utils.grading.grade import _gradebook
 
     with _gradebook(root / "gradebook.db") as gb:
         nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)

@@ -1,4 +1,4 @@
-"""The grading helpers cannot be switched off from the kernel they run in (course_utils.integrity).
+"""The grading helpers cannot be switched off from the kernel they run in (course_utils.grading.integrity).
 
 Tampering happens in a subprocess (it would poison this test process): one script applies each
 trick, checks that the helpers and ``verify`` refuse it with a message that names it, undoes it,
@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from course_utils.grading import check_close, check_shape, plain_number
-from course_utils.integrity import IntegrityError, verify
+from course_utils.grading.integrity import IntegrityError, verify
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,8 +27,8 @@ SCRIPT = textwrap.dedent(r'''
     import numpy as np
     import torch
     import course_utils.grading as grading
-    import course_utils.models, course_utils.losses, course_utils.evaluate, course_utils.train  # noqa: F401
-    from course_utils.integrity import verify, IntegrityError
+    import course_utils.models, course_utils.losses, course_utils.evaluation.evaluate, course_utils.training.loop  # noqa: F401
+    from course_utils.grading.integrity import verify, IntegrityError
 
     results = {}
 

@@ -1,4 +1,4 @@
-"""Tests of course_utils.isbi: loading the ISBI 2012 stacks, training crops, tiled inference, scores."""
+"""Tests of course_utils.data.isbi: loading the ISBI 2012 stacks, training crops, tiled inference, scores."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.errors import DataError
-from course_utils.isbi import (
+from course_utils.data.isbi import (
     ISBI_FILES,
     ISBI_SHAPE,
     ISBICrops,
@@ -17,6 +16,7 @@ from course_utils.isbi import (
     overlap_tile_predict,
     pixel_error,
 )
+from course_utils.errors import DataError
 from course_utils.models.unet import UNet, crop
 from course_utils.paths import data_root
 

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from course_utils.losses import discriminator_loss, gan_loss, generator_loss
 from course_utils.models import define_D, define_G
-from course_utils.train import make_optimizers, train_step
+from course_utils.training.optim import make_optimizers
+from course_utils.training.recipes.pix2pix import train_step
 
 
 def test_gan_loss_values():

@@ -1,4 +1,4 @@
-"""course_utils.metrics checked against values derived by hand on synthetic images."""
+"""course_utils.evaluation.metrics checked against values derived by hand on synthetic images."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from course_utils.metrics import (
+from course_utils.evaluation.metrics import (
     PSNR_CAP,
     confusion_matrix,
     gcgan_scores,

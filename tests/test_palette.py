@@ -1,4 +1,4 @@
-"""course_utils.palette: the derived palette recovers the colours of synthetic maps."""
+"""course_utils.evaluation.palette: the derived palette recovers the colours of synthetic maps."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils import palette as pal
 from course_utils.errors import DataError
-from course_utils.palette import Palette, derive_map_palette, load_or_derive_palette, name_colour
+from course_utils.evaluation import palette as pal
+from course_utils.evaluation.palette import (
+    Palette,
+    derive_map_palette,
+    load_or_derive_palette,
+    name_colour,
+)
 from course_utils.paths import data_root
 
 TRUE = {

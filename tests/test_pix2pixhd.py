@@ -12,24 +12,24 @@ import torch.nn.functional as F
 from test_train import ENV, cli, kill_mid_run_then_resume, read_log
 from torch import nn
 
-from course_utils.checkpoint import load_checkpoint
 from course_utils.errors import CheckpointError, CourseError
+from course_utils.losses.gan import lsgan_loss
+from course_utils.losses.perceptual import VGGLoss, feature_matching_loss
 from course_utils.models.pix2pixhd import (
     GlobalGenerator,
     LocalEnhancer,
     MultiscaleDiscriminator,
-    VGGLoss,
     define_D_hd,
     define_G_hd,
     downsample,
-    feature_matching_loss,
     instance_edges,
-    lsgan_loss,
     vgg19_weights_available,
 )
-from course_utils.train import config_from_preset, generator_from_checkpoint, train
-from course_utils.training import get_recipe, recipe_class
-from course_utils.training.pix2pixhd import LOSS_KEYS, hd_train_step, stage_at
+from course_utils.training.checkpoint import generator_from_checkpoint, load_checkpoint
+from course_utils.training.config import config_from_preset
+from course_utils.training.loop import train
+from course_utils.training.recipes import get_recipe, recipe_class
+from course_utils.training.recipes.pix2pixhd import LOSS_KEYS, hd_train_step, stage_at
 
 
 def tiny_G(seed=0):

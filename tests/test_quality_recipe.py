@@ -10,14 +10,11 @@ import pytest
 import torch
 
 from course_utils import cli
-from course_utils.palette import Palette
-from course_utils.train import (
-    _progress_bar,
-    config_from_preset,
-    generator_from_checkpoint,
-    make_ema,
-    train,
-)
+from course_utils.evaluation.palette import Palette
+from course_utils.training.checkpoint import generator_from_checkpoint
+from course_utils.training.config import config_from_preset
+from course_utils.training.loop import _progress_bar, train
+from course_utils.training.optim import make_ema
 
 
 def smoke(pairs_root, **kw):
@@ -57,7 +54,7 @@ def test_ema_follows_the_formula_and_copies_integer_buffers():
 def test_ema_is_what_the_checkpoint_gives_and_resume_keeps_it(pairs_root, tmp_path, monkeypatch):
     import shutil
 
-    import course_utils.train as hub
+    import course_utils.training.loop as hub
 
     # keep a copy of every checkpoint, to resume from step 4 as after a kill
     real_save = hub.save_atomic
@@ -104,7 +101,7 @@ def test_progress_bar_counts_the_time_budget(pairs_root):
 
 
 def test_losses_png_is_drawn_at_every_save(pairs_root, tmp_path, monkeypatch):
-    import course_utils.train as hub
+    import course_utils.training.loop as hub
 
     calls = []
     real = hub.plot_losses
@@ -119,9 +116,9 @@ def two_colour_palette():
 
 
 def test_eval_data_reports_palette_iou_with_palette_maps(pairs_root, tmp_path, monkeypatch, capsys):
-    import course_utils.palette
+    import course_utils.evaluation.palette
 
-    monkeypatch.setattr(course_utils.palette, "maps_palette", two_colour_palette)
+    monkeypatch.setattr(course_utils.evaluation.palette, "maps_palette", two_colour_palette)
     train(smoke(pairs_root, max_steps=2), tmp_path / "r", progress=False)
     ck = str(tmp_path / "r" / "checkpoints" / "latest.pt")
     out = tmp_path / "m.json"

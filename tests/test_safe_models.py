@@ -13,13 +13,14 @@ from PIL import Image
 from torch import nn
 
 from course_utils import cli
-from course_utils.checkpoint import load_checkpoint
 from course_utils.device import pick_device
 from course_utils.errors import DeviceError
-from course_utils.execution import choose_execution
-from course_utils.precision import choose_precision
-from course_utils.train import config_from_preset, generator_from_checkpoint, train
+from course_utils.training.checkpoint import generator_from_checkpoint, load_checkpoint
+from course_utils.training.config import config_from_preset
+from course_utils.training.execution import choose_execution
 from course_utils.training.export import import_published
+from course_utils.training.loop import train
+from course_utils.training.precision import choose_precision
 
 
 def run_cli(capsys, *args):

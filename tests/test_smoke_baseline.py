@@ -29,7 +29,8 @@ def machine() -> dict:
 
 def smoke_run(model: str, root: Path) -> str:
     """The smoke preset of ``model`` for 6 steps on synthetic data; returns its ``losses.jsonl``."""
-    from course_utils.train import config_from_preset, train
+    from course_utils.training.config import config_from_preset
+    from course_utils.training.loop import train
 
     sys.path.insert(0, str(Path(__file__).parent))
     from conftest import write_pairs
@@ -68,7 +69,7 @@ def test_smoke_losses_unchanged(model, tmp_path):
 
 def test_a_checkpoint_written_before_the_layout_change_still_loads():
     """``pix2pix_smoke_before_layout.pt``: a 2-step smoke netG saved before the move (NumPy RNG state too)."""
-    from course_utils.train import generator_from_checkpoint
+    from course_utils.training.checkpoint import generator_from_checkpoint
 
     netG, cfg = generator_from_checkpoint(BASELINES / "pix2pix_smoke_before_layout.pt")
     io = torch.load(BASELINES / "pix2pix_smoke_before_layout_io.pt", weights_only=True)

@@ -12,10 +12,19 @@ import torch.nn.functional as F
 from PIL import Image
 from test_train import cli, read_log
 
-from course_utils.checkpoint import load_checkpoint
 from course_utils.cli import main
 from course_utils.errors import CourseError, DataError
-from course_utils.evaluate import translate
+from course_utils.evaluation.evaluate import translate
+from course_utils.evaluation.palette import (
+    FACADES_CLASSES,
+    FACADES_COLOURS,
+    facades_palette,
+    labels_to_rgb,
+    snap_label_map,
+)
+from course_utils.evaluation.segmenter import segmentation_scores
+from course_utils.losses.gan import hinge_d_loss, hinge_g_loss
+from course_utils.losses.pixel import kl_divergence
 from course_utils.models.spade import (
     SPADE,
     LabelEncoder,
@@ -23,22 +32,13 @@ from course_utils.models.spade import (
     SPADEResnetBlock,
     define_D_spade,
     define_G_spade,
-    hinge_d_loss,
-    hinge_g_loss,
-    kl_divergence,
-)
-from course_utils.palette import (
-    FACADES_CLASSES,
-    FACADES_COLOURS,
-    facades_palette,
-    labels_to_rgb,
-    snap_label_map,
 )
 from course_utils.paths import data_root
-from course_utils.segmenter import segmentation_scores
-from course_utils.train import config_from_preset, generator_from_checkpoint, train
-from course_utils.training import get_recipe
-from course_utils.training.spade import LOSS_KEYS, spade_train_step
+from course_utils.training.checkpoint import generator_from_checkpoint, load_checkpoint
+from course_utils.training.config import config_from_preset
+from course_utils.training.loop import train
+from course_utils.training.recipes import get_recipe
+from course_utils.training.recipes.spade import LOSS_KEYS, spade_train_step
 
 K = len(FACADES_CLASSES)
 
@@ -277,7 +277,7 @@ def test_segmentation_scores_by_hand():
 
 def test_segmenter_cache_and_cli(facades_root, tmp_path, monkeypatch):
     """Trained once, cached with sha256 + settings, reloaded; a tampered file or new settings retrain it."""
-    from course_utils import segmenter
+    from course_utils.evaluation import segmenter
 
     tiny = segmenter.SegmenterSettings(netG="unet_32", ngf=4, steps=3, batch_size=2)
     monkeypatch.setattr(segmenter, "DEFAULT_SETTINGS", tiny)

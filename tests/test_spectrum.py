@@ -1,4 +1,4 @@
-"""The 1-D power spectrum (course_utils.spectrum) on images whose spectrum is known."""
+"""The 1-D power spectrum (course_utils.evaluation.spectrum) on images whose spectrum is known."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from course_utils.errors import CourseError
-from course_utils.spectrum import (
+from course_utils.evaluation.spectrum import (
     azimuthal_average,
     power_spectrum_2d,
     radial_power_spectrum,

@@ -11,27 +11,30 @@ from PIL import Image
 from test_train import read_log
 from torch import nn
 
-from course_utils.checkpoint import load_checkpoint
-from course_utils.datasets import SuperResolutionDataset, bicubic_downscale
+from course_utils.data.datasets import SuperResolutionDataset, bicubic_downscale
 from course_utils.errors import BadFilesError, CheckpointError, CourseError, DataError
-from course_utils.evaluate import _run_tiled, evaluate_sr, translate
-from course_utils.metrics import bicubic_upscale, luma_y, psnr_y, sr_scores, ssim_y
-from course_utils.models.srgan import (
+from course_utils.evaluation.evaluate import _run_tiled, evaluate_sr, translate
+from course_utils.evaluation.metrics import bicubic_upscale, luma_y, psnr_y, sr_scores, ssim_y
+from course_utils.losses.gan import adversarial_loss
+from course_utils.losses.objectives import (
     LAMBDA_ADV,
+    srgan_discriminator_loss,
+    srgan_generator_loss,
+)
+from course_utils.losses.perceptual import VGG54Loss
+from course_utils.losses.pixel import pixel_mse
+from course_utils.models.srgan import (
     ResidualBlock,
     SRDiscriminator,
     SRResNet,
     SubPixelUpsample,
-    VGG54Loss,
-    adversarial_loss,
     icnr_,
-    pixel_mse,
-    srgan_discriminator_loss,
-    srgan_generator_loss,
 )
-from course_utils.train import config_from_preset, generator_from_checkpoint, train
-from course_utils.training import get_recipe
-from course_utils.training.srgan import LOSS_KEYS, sr_train_step
+from course_utils.training.checkpoint import generator_from_checkpoint, load_checkpoint
+from course_utils.training.config import config_from_preset
+from course_utils.training.loop import train
+from course_utils.training.recipes import get_recipe
+from course_utils.training.recipes.srgan import LOSS_KEYS, sr_train_step
 
 # --------------------------------------------------------------------------- data
 

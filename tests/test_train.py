@@ -12,16 +12,12 @@ import time
 import pytest
 import torch
 
-from course_utils.checkpoint import load_checkpoint, save_atomic
 from course_utils.errors import CheckpointError, CourseError, DataError
-from course_utils.train import (
-    LOSS_KEYS,
-    config_from_preset,
-    epoch_indices,
-    generator_from_checkpoint,
-    lr_lambda,
-    train,
-)
+from course_utils.training.checkpoint import generator_from_checkpoint, load_checkpoint, save_atomic
+from course_utils.training.config import config_from_preset
+from course_utils.training.loop import train
+from course_utils.training.recipes.pix2pix import LOSS_KEYS
+from course_utils.training.schedule import epoch_indices, lr_lambda
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -223,7 +219,7 @@ def test_cli_bad_input_one_line_exit_2(case, pairs_root, tmp_path):
 
 
 def test_resolve_data_errors(tmp_path):
-    from course_utils.train import resolve_data
+    from course_utils.training.loop import resolve_data
 
     with pytest.raises(DataError, match="no train/ folder"):
         resolve_data(config_from_preset("smoke", dataset=None, data=str(tmp_path)))
@@ -235,7 +231,8 @@ def test_plotting_the_losses_leaves_a_notebooks_backend_alone(tmp_path):
 
     import matplotlib
 
-    from course_utils.train import plot_losses
+    from course_utils.training.plots import plot_losses
+    from course_utils.training.recipes.pix2pix import PIX2PIX_PLOT
 
     log = tmp_path / "losses.jsonl"
     log.write_text("".join(json.dumps({"step": s, "G_GAN": 1.0, "D_real": 0.5, "D_fake": 0.5, "G_L1": 0.3}) + "\n"
@@ -244,7 +241,7 @@ def test_plotting_the_losses_leaves_a_notebooks_backend_alone(tmp_path):
     inline = "module://matplotlib_inline.backend_inline"
     matplotlib.use(inline)
     try:
-        assert plot_losses(log, tmp_path / "losses.png").stat().st_size > 0
+        assert plot_losses(log, tmp_path / "losses.png", PIX2PIX_PLOT).stat().st_size > 0
         assert matplotlib.get_backend() == inline, "plot_losses switched the backend: a notebook's plt.show() would show nothing"
     finally:
         matplotlib.use(before)

@@ -1,4 +1,4 @@
-"""Flyovers and the exact temporal-consistency metric (course_utils.video)."""
+"""Flyovers and the exact temporal-consistency metric (course_utils.evaluation.video)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import pytest
 import torch
 
 from course_utils.errors import CourseError
-from course_utils.video import flyover_frames, shift_consistency_loss, temporal_consistency
+from course_utils.evaluation.video import (
+    flyover_frames,
+    shift_consistency_loss,
+    temporal_consistency,
+)
 
 
 def test_flyover_frames_are_windows_of_the_image():

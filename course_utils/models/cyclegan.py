@@ -29,20 +29,13 @@ one image instead of a pair.
 
 from __future__ import annotations
 
-import contextlib
-import random
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from course_utils.errors import CourseError
 from course_utils.models.discriminator import PatchGANDiscriminator
 from course_utils.models.generator import define_G
 from course_utils.models.init import init_weights
-from course_utils.precision import backward_and_step
-
-LOSS_KEYS = ("G_GAN", "G_cyc", "G_idt", "D_A", "D_B")
 
 
 class PatchGAN(PatchGANDiscriminator):
@@ -133,150 +126,13 @@ def define_cyclegan(netG: str = "unet_128", ngf: int = 64, ndf: int = 64, n_laye
 # --------------------------------------------------------------------------- losses
 
 
-def lsgan(pred: torch.Tensor, target_is_real: bool) -> torch.Tensor:
-    """Least-squares GAN loss (Mao et al. 2017): the mean over patches of ``(pred - t)^2``, ``t = 1`` or ``0``."""
-    pred = pred.float()
-    return F.mse_loss(pred, torch.full_like(pred, 1.0 if target_is_real else 0.0))
-
-
-def cycle_consistency_loss(real_A: torch.Tensor, rec_A: torch.Tensor, real_B: torch.Tensor, rec_B: torch.Tensor,
-                           lambda_cyc: float = 10.0) -> torch.Tensor:
-    """Weighted cycle-consistency loss, CycleGAN equation 2: ``lambda_cyc * (mean|rec_A - real_A| + mean|rec_B - real_B|)``.
-
-    ``rec_A = G_BA(G_AB(real_A))`` and ``rec_B = G_AB(G_BA(real_B))``; all
-    ``(N, 3, H, W)`` in ``[-1, 1]``. The means are over every element (the
-    paper's L1 norm divided by the number of elements). Returns a scalar that
-    back-propagates into both generators (nothing is detached).
-    """
-    return lambda_cyc * (F.l1_loss(rec_A.float(), real_A.float()) + F.l1_loss(rec_B.float(), real_B.float()))
-
-
-def identity_loss(real_A: torch.Tensor, same_A: torch.Tensor, real_B: torch.Tensor, same_B: torch.Tensor,
-                  lambda_cyc: float = 10.0, lambda_idt: float = 0.5) -> torch.Tensor:
-    """Weighted identity loss (Taigman et al. 2017; CycleGAN section 5.2): ``lambda_idt * lambda_cyc * (mean|same_B - real_B| + mean|same_A - real_A|)``.
-
-    ``same_B = G_AB(real_B)`` (a B given to the A-to-B generator should come out
-    unchanged) and ``same_A = G_BA(real_A)``. With the paper's ``lambda_idt =
-    0.5`` and ``lambda_cyc = 10`` the weight is 5. Returns a scalar.
-    """
-    w = lambda_idt * lambda_cyc
-    return w * (F.l1_loss(same_B.float(), real_B.float()) + F.l1_loss(same_A.float(), real_A.float()))
-
-
-class ImagePool:
-    """A history of generated images for the discriminators (Shrivastava et al. 2017; CycleGAN section 4).
-
-    ``query(images)`` takes a batch ``(N, C, H, W)`` and returns a batch of the
-    same shape: while the pool holds fewer than ``size`` images each new image
-    is stored and returned; afterwards, with probability 1/2 a new image is
-    returned as is, otherwise a random stored one is returned and the new one
-    takes its place. ``size = 0`` returns the batch unchanged. The stored images
-    are detached. The random draws use Python's ``random`` module (seeded and
-    checkpointed by the training loop); the pool itself is not checkpointed, so
-    a resumed run starts with an empty history.
-    """
-
-    def __init__(self, size: int = 50):
-        if size < 0:
-            raise CourseError(f"image pool size must be >= 0, got {size}")
-        self.size = size
-        self.images: list[torch.Tensor] = []
-
-    def query(self, images: torch.Tensor) -> torch.Tensor:
-        if self.size == 0:
-            return images
-        out = []
-        for image in images.detach():
-            image = image.unsqueeze(0)
-            if len(self.images) < self.size:
-                self.images.append(image)
-                out.append(image)
-            elif random.random() > 0.5:
-                i = random.randint(0, self.size - 1)
-                out.append(self.images[i].clone())
-                self.images[i] = image
-            else:
-                out.append(image)
-        return torch.cat(out, 0)
-
-
 # --------------------------------------------------------------------------- the step
 
 
-def _set_requires_grad(nets, flag: bool) -> None:
-    for net in nets:
-        for p in net.parameters():
-            p.requires_grad_(flag)
-
-
-def cyclegan_step(G_AB: nn.Module, G_BA: nn.Module, D_A: nn.Module, D_B: nn.Module, optG, optD,
-                  real_A: torch.Tensor, real_B: torch.Tensor, *, lambda_cyc: float = 10.0,
-                  lambda_idt: float = 0.5, pool_A: ImagePool | None = None, pool_B: ImagePool | None = None,
-                  autocast=None, scalers=None) -> dict:
-    """One CycleGAN training step (the order of the paper's code): both generators once, then both discriminators once.
-
-    1. ``fake_B = G_AB(real_A)``, ``rec_A = G_BA(fake_B)``, ``fake_A = G_BA(real_B)``, ``rec_B = G_AB(fake_A)``.
-    2. Generators, with ``D_A`` and ``D_B`` frozen: ``optG`` (over both generators' parameters) steps on
-       ``LSGAN(D_B(fake_B), real) + LSGAN(D_A(fake_A), real) + cycle_consistency_loss(...) +
-       identity_loss(...)``; the identity terms need ``same_B = G_AB(real_B)`` and ``same_A = G_BA(real_A)``
-       and are skipped (0) when ``lambda_idt == 0``.
-    3. Discriminators: ``optD`` (over both) steps on
-       ``0.5 * (LSGAN(D_A(real_A), real) + LSGAN(D_A(f_A), fake)) + 0.5 * (LSGAN(D_B(real_B), real) +
-       LSGAN(D_B(f_B), fake))`` with ``f_A``, ``f_B`` the *detached* fakes passed through the image pools
-       (the fakes themselves without pools).
-
-    Args:
-        real_A, real_B: ``(N, 3, H, W)`` in ``[-1, 1]``, drawn independently (no pairing is used).
-        lambda_cyc, lambda_idt: the paper's 10 and 0.5 (the identity weight is ``lambda_idt * lambda_cyc``).
-        autocast, scalers: optional mixed precision, as in :func:`course_utils.train.train_step`.
-
-    Returns:
-        ``{"G_GAN", "G_cyc", "G_idt", "D_A", "D_B"}`` as floats: the two generators' adversarial terms
-        summed, the weighted cycle and identity terms, and each discriminator's (halved) loss.
-    """
-    ctx = autocast or contextlib.nullcontext
-    scaler_G, scaler_D = scalers or (None, None)
-
-    with ctx():
-        fake_B = G_AB(real_A)
-        rec_A = G_BA(fake_B)
-        fake_A = G_BA(real_B)
-        rec_B = G_AB(fake_A)
-
-    _set_requires_grad((D_A, D_B), False)
-    optG.zero_grad(set_to_none=True)
-    with ctx():
-        g_gan = lsgan(D_B(fake_B), True) + lsgan(D_A(fake_A), True)
-        g_cyc = cycle_consistency_loss(real_A, rec_A, real_B, rec_B, lambda_cyc)
-        if lambda_idt > 0:
-            g_idt = identity_loss(real_A, G_BA(real_A), real_B, G_AB(real_B), lambda_cyc, lambda_idt)
-        else:
-            g_idt = torch.zeros((), device=real_A.device)
-        loss_G = g_gan + g_cyc + g_idt
-    backward_and_step(optG, loss_G, scaler_G)
-    _set_requires_grad((D_A, D_B), True)
-
-    f_A = pool_A.query(fake_A.detach()) if pool_A is not None else fake_A.detach()
-    f_B = pool_B.query(fake_B.detach()) if pool_B is not None else fake_B.detach()
-    optD.zero_grad(set_to_none=True)
-    with ctx():
-        d_A = 0.5 * (lsgan(D_A(real_A), True) + lsgan(D_A(f_A), False))
-        d_B = 0.5 * (lsgan(D_B(real_B), True) + lsgan(D_B(f_B), False))
-    backward_and_step(optD, d_A + d_B, scaler_D)
-    return {"G_GAN": g_gan.detach().item(), "G_cyc": g_cyc.detach().item(), "G_idt": g_idt.detach().item(),
-            "D_A": d_A.detach().item(), "D_B": d_B.detach().item()}
-
-
 __all__ = [
-    "LOSS_KEYS",
     "CycleGANDiscriminators",
     "CycleGANGenerators",
-    "ImagePool",
     "PatchGAN",
-    "cycle_consistency_loss",
-    "cyclegan_step",
     "define_G_cycle",
     "define_cyclegan",
-    "identity_loss",
-    "lsgan",
 ]

@@ -1,4 +1,4 @@
-"""Weight initialisation and parameter counting."""
+"""Small helpers for every network: initialisation, parameter counts, freezing, unwrapping."""
 
 from __future__ import annotations
 
@@ -29,3 +29,24 @@ def init_weights(net: nn.Module, gain: float = 0.02) -> nn.Module:
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters of ``net``."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def set_requires_grad(nets: nn.Module | list[nn.Module] | tuple[nn.Module, ...], flag: bool) -> None:
+    """Turn gradient tracking of every parameter of ``nets`` (one module or several) on or off.
+
+    A training step freezes ``netD`` (``False``) while it back-propagates the generator's loss
+    through it, so that only ``netG`` accumulates gradients, then unfreezes it.
+    """
+    for net in nets if isinstance(nets, (list, tuple)) else (nets,):
+        for p in net.parameters():
+            p.requires_grad_(flag)
+
+
+def unwrap(net: nn.Module, compiled: bool = True) -> nn.Module:
+    """The plain module behind a ``DistributedDataParallel`` wrapper (``.module``) and, with
+    ``compiled=True``, behind a ``torch.compile`` wrapper (``._orig_mod``)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    if isinstance(net, DistributedDataParallel):
+        net = net.module
+    return getattr(net, "_orig_mod", net) if compiled else net

@@ -169,7 +169,7 @@ class LocalEnhancer(nn.Module):
     def forward(self, real_A: torch.Tensor, stage: str = "joint") -> torch.Tensor:
         """``fake_B`` for ``real_A`` ``(N, 3, H, W)``.
 
-        ``stage`` (the coarse-to-fine schedule, :mod:`course_utils.training.pix2pixhd`):
+        ``stage`` (the coarse-to-fine schedule, :mod:`course_utils.training.recipes.pix2pixhd`):
         ``"joint"`` (default, and at test time) the full generator;
         ``"local-frozen-global"`` the same output with ``G1``'s features detached
         (no gradient reaches ``G1``); ``"global"`` ``G1`` alone with its own
@@ -276,93 +276,7 @@ def define_D_hd(in_channels: int = 6, ndf: int = 64, n_layers: int = 3, num_D: i
 # --------------------------------------------------------------------------- losses
 
 
-def lsgan_loss(outputs: list[list[torch.Tensor]], target_is_real: bool) -> torch.Tensor:
-    """The least-squares GAN loss summed over the discriminators.
-
-    For each scale ``k``, the mean over patches of ``(D_k - t)^2`` with
-    ``t = 1`` for real and ``0`` for fake (Mao et al. 2017; the objective of
-    the paper's code for equation 2). ``outputs`` is what
-    :class:`MultiscaleDiscriminator` returns; only each list's last element
-    (the patch scores) is used. Returns a scalar.
-    """
-    total = 0.0
-    for per_scale in outputs:
-        scores = per_scale[-1].float()
-        target = torch.ones_like(scores) if target_is_real else torch.zeros_like(scores)
-        total = total + F.mse_loss(scores, target)
-    return total
-
-
-def feature_matching_loss(real_outputs: list[list[torch.Tensor]], fake_outputs: list[list[torch.Tensor]],
-                          lambda_FM: float = 10.0) -> torch.Tensor:
-    """Feature matching, paper equation 4, weighted: ``lambda_FM * sum_k sum_i mean|D_k^(i)(s, x) - D_k^(i)(s, G(s))|``.
-
-    ``k`` runs over the discriminators (scales), ``i`` over each one's
-    intermediate feature maps (every element of its list but the last, which
-    is the patch scores); ``mean`` is the paper's ``1 / N_i`` times the L1 norm
-    (``N_i``: elements of layer ``i``). The real pair's features are the
-    targets: they are **detached**, so this loss trains ``netG`` only (the
-    discriminator is not pulled towards the fakes). ``lambda_FM = 10`` in the
-    paper (section 3.2). The authors' code further scales each term by
-    ``4 / (n_layers + 1) / num_D``; we follow the equation.
-
-    Args:
-        real_outputs, fake_outputs: :class:`MultiscaleDiscriminator` outputs on
-            ``(real_A, real_B)`` and ``(real_A, fake_B)``.
-
-    Raises:
-        CourseError: if the two outputs have different numbers of scales or layers.
-    """
-    if len(real_outputs) != len(fake_outputs) or any(len(r) != len(f) for r, f in zip(real_outputs, fake_outputs)):
-        raise CourseError("feature_matching_loss: real and fake outputs must come from the same discriminator")
-    total = 0.0
-    for real_feats, fake_feats in zip(real_outputs, fake_outputs):
-        for r, f in zip(real_feats[:-1], fake_feats[:-1]):
-            total = total + F.l1_loss(f.float(), r.detach().float())
-    return lambda_FM * total
-
-
 # --------------------------------------------------------------------------- VGG perceptual loss
-
-VGG_LAYERS = (1, 6, 11, 20, 29)  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 in vgg19.features
-VGG_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
-
-
-class VGGLoss(FrozenVGG19):
-    """The perceptual loss: ``sum_j w_j * mean|phi_j(fake_B) - phi_j(real_B)|`` on VGG19 features (section 3.2).
-
-    ``phi_j`` are the activations after relu1_1, relu2_1, relu3_1, relu4_1 and
-    relu5_1, weighted 1/32, 1/16, 1/8, 1/4 and 1 (the paper's code); the
-    paper weighs the whole term with ``lambda = 10``. Images in ``[-1, 1]``
-    are mapped to ImageNet's normalisation first. The real features are
-    detached; VGG's weights are frozen.
-
-    Args:
-        pretrained: load torchvision's ImageNet weights from the torch cache
-            (never downloaded here). ``False`` keeps VGG19's random
-            initialisation: only for tests of the mechanics.
-
-    Raises:
-        CourseError: if ``pretrained`` and the weights are not in the cache.
-    """
-
-    def __init__(self, pretrained: bool = True):
-        super().__init__(VGG_LAYERS[-1], pretrained, without="train without the VGG loss (lambda_VGG=0)")
-
-    def _feats(self, x: torch.Tensor) -> list[torch.Tensor]:
-        h = self.normalize(x)
-        out = []
-        for i, layer in enumerate(self.features):
-            h = layer(h)
-            if i in VGG_LAYERS:
-                out.append(h)
-        return out
-
-    def forward(self, fake_B: torch.Tensor, real_B: torch.Tensor) -> torch.Tensor:
-        total = 0.0
-        for w, f, r in zip(VGG_WEIGHTS, self._feats(fake_B), self._feats(real_B)):
-            total = total + w * F.l1_loss(f, r.detach())
-        return total
 
 
 # --------------------------------------------------------------------------- instance boundaries
@@ -415,13 +329,10 @@ __all__ = [
     "MultiscaleDiscriminator",
     "PatchDiscriminator",
     "ResnetBlock",
-    "VGGLoss",
     "define_D_hd",
     "define_G_hd",
     "downsample",
-    "feature_matching_loss",
     "instance_edges",
-    "lsgan_loss",
     "vgg19_weights_available",
     "vgg19_weights_path",
 ]

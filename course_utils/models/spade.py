@@ -32,7 +32,7 @@ the photo, ``fake_B = netG(real_A)``.
   as in the official code.
 - :class:`LabelEncoder`: RGB label maps (the facades JPEGs, ``[-1, 1]``) to
   one-hot class maps, snapping each pixel to the nearest class colour
-  (:mod:`course_utils.palette`).
+  (:mod:`course_utils.evaluation.palette`).
 """
 
 from __future__ import annotations
@@ -83,10 +83,10 @@ class LabelEncoder(nn.Module):
 
     Args:
         colours: ``(K, 3)`` RGB class colours in ``[0, 255]`` (e.g.
-            :data:`course_utils.palette.FACADES_COLOURS`).
+            :data:`course_utils.evaluation.palette.FACADES_COLOURS`).
         far_distance, max_far_fraction: an image with more than ``max_far_fraction``
             of its pixels farther than ``far_distance`` (0-255 RGB units) from
-            every colour raises (see :func:`course_utils.palette.snap_label_map`).
+            every colour raises (see :func:`course_utils.evaluation.palette.snap_label_map`).
 
     Shapes:
         ``(N, 3, H, W)`` in ``[-1, 1]`` to ``(N, K, H, W)`` float, one 1 per
@@ -237,12 +237,6 @@ class ConvEncoder(nn.Module):
         return self.fc_mu(h), self.fc_var(h)
 
 
-def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """``KL(N(mu, sigma^2) || N(0, 1)) = -0.5 * sum(1 + logvar - mu^2 - exp(logvar))``, summed over
-    the batch and ``z`` (as the official code; weighted by ``lambda_KLD = 0.05``). Returns a scalar."""
-    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-
-
 # --------------------------------------------------------------------------- generator
 
 
@@ -359,28 +353,3 @@ def define_D_spade(in_channels: int, ndf: int = 64, n_layers: int = 4, num_D: in
     return init_spade(netD, init_gain)
 
 
-def _scores(outputs) -> list[torch.Tensor]:
-    """The patch scores of each scale: the last element of each list, or the tensors themselves."""
-    if isinstance(outputs, torch.Tensor):
-        return [outputs]
-    return [o[-1] if isinstance(o, (list, tuple)) else o for o in outputs]
-
-
-def hinge_d_loss(outputs, target_is_real: bool) -> torch.Tensor:
-    """The discriminator's hinge loss, averaged over the scales (Lim and Ye 2017; SPADE section 4).
-
-    Real: ``mean(relu(1 - D(m, x)))``; fake: ``mean(relu(1 + D(m, G(m))))``; the
-    mean runs over patches and the batch, then over the scales. ``outputs``: a
-    :class:`~course_utils.models.pix2pixhd.MultiscaleDiscriminator` output (list
-    of lists; the last element of each is used), a list of score tensors, or one
-    tensor. Returns a scalar.
-    """
-    scores = _scores(outputs)
-    sign = -1.0 if target_is_real else 1.0
-    return sum(F.relu(1.0 + sign * s.float()).mean() for s in scores) / len(scores)
-
-
-def hinge_g_loss(outputs) -> torch.Tensor:
-    """The generator's hinge loss: ``-mean(D(m, G(m)))``, averaged over the scales. Returns a scalar."""
-    scores = _scores(outputs)
-    return sum(-s.float().mean() for s in scores) / len(scores)

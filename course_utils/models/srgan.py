@@ -31,7 +31,6 @@ section 2.2.1 for the perceptual loss). Images are ``(N, 3, H, W)`` tensors in
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from course_utils.errors import CourseError
@@ -41,13 +40,10 @@ from course_utils.models.vgg import (  # noqa: F401 - vgg19_weights_* re-exporte
     vgg19_weights_path,
 )
 
-LAMBDA_ADV = 1e-3
 """Weight of the adversarial term in the perceptual loss (paper, equation 3)."""
 
-VGG54_LAYER = 35
 """Index in ``torchvision.models.vgg19().features`` of the ReLU after conv5_4: ``phi_5,4``."""
 
-VGG54_SCALE = 1 / 12.75**2
 """The paper's rescaling of the VGG feature maps by 1/12.75 (section 3.2), applied to their MSE."""
 
 
@@ -180,90 +176,13 @@ def define_D_sr(in_channels: int = 3, ndf: int = 64) -> SRDiscriminator:
 # --------------------------------------------------------------------------- losses
 
 
-def pixel_mse(fake_B: torch.Tensor, real_B: torch.Tensor) -> torch.Tensor:
-    """The pixel-wise MSE (paper equation 4), the loss of SRResNet: ``mean (fake_B - real_B)^2`` in ``[-1, 1]`` units."""
-    return F.mse_loss(fake_B.float(), real_B.float())
-
-
-def adversarial_loss(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
-    """Binary cross-entropy on discriminator logits: ``-log D`` (real) or ``-log(1 - D)`` (fake), averaged.
-
-    With ``target_is_real=True`` on ``D(G(I_LR))`` this is the generator's
-    adversarial loss ``-log D(G(I_LR))`` of equation 6 (the non-saturating form).
-    """
-    target = torch.ones_like(logits) if target_is_real else torch.zeros_like(logits)
-    return F.binary_cross_entropy_with_logits(logits.float(), target.float())
-
-
-class VGG54Loss(FrozenVGG19):
-    """The VGG content loss ``l_VGG/5,4`` (paper equation 5): MSE between VGG19 ``phi_5,4`` features, × 1/12.75².
-
-    ``phi_5,4`` is the feature map after the 4th convolution (and its ReLU)
-    before the 5th max-pooling of ImageNet-pretrained VGG19. Images in ``[-1, 1]``
-    are mapped to ImageNet's normalisation; the real features are detached and
-    VGG is frozen, in eval mode.
-
-    Args:
-        pretrained: load torchvision's weights from the torch cache (never
-            downloaded here). ``False``: random weights, only to test the mechanics.
-
-    Raises:
-        CourseError: ``pretrained`` and the weights are not in the cache (says how to get them).
-    """
-
-    def __init__(self, pretrained: bool = True):
-        super().__init__(VGG54_LAYER, pretrained, without="use the MSE content loss (content_loss='mse')")
-
-    def phi(self, x: torch.Tensor) -> torch.Tensor:
-        """``phi_5,4(x)`` for ``x`` in ``[-1, 1]``."""
-        return self.features(self.normalize(x))
-
-    def forward(self, fake_B: torch.Tensor, real_B: torch.Tensor) -> torch.Tensor:
-        return VGG54_SCALE * F.mse_loss(self.phi(fake_B), self.phi(real_B).detach())
-
-
-def srgan_generator_loss(netD, fake_B: torch.Tensor, real_B: torch.Tensor, content=pixel_mse,
-                         lambda_adv: float = LAMBDA_ADV) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The perceptual loss of the generator (paper equation 3): ``content + lambda_adv * (-log D(G(I_LR))``.
-
-    Args:
-        netD: the discriminator (its parameters should be frozen by the caller);
-            ``fake_B`` is NOT detached, so the adversarial gradient reaches ``netG``.
-        fake_B, real_B: ``(N, 3, H, W)`` in ``[-1, 1]``.
-        content: ``content(fake_B, real_B)`` -> scalar: :func:`pixel_mse` (SRGAN-MSE) or a :class:`VGG54Loss`.
-        lambda_adv: the adversarial weight (paper: 1e-3).
-
-    Returns:
-        ``(total, content_term, adversarial_term)``; the adversarial term is unweighted.
-    """
-    content_term = content(fake_B, real_B)
-    adv = adversarial_loss(netD(fake_B), True)
-    return content_term + lambda_adv * adv, content_term, adv
-
-
-def srgan_discriminator_loss(netD, fake_B: torch.Tensor, real_B: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """``netD``'s loss: ``BCE(D(real_B), 1) + BCE(D(fake_B.detach()), 0)``; returns ``(total, real, fake)``.
-
-    ``fake_B`` is detached, so this step sends no gradient into ``netG``.
-    """
-    d_real = adversarial_loss(netD(real_B), True)
-    d_fake = adversarial_loss(netD(fake_B.detach()), False)
-    return d_real + d_fake, d_real, d_fake
-
-
 __all__ = [
-    "LAMBDA_ADV",
     "ResidualBlock",
     "SRDiscriminator",
     "SRResNet",
     "SubPixelUpsample",
-    "VGG54Loss",
-    "adversarial_loss",
     "define_D_sr",
     "define_G_sr",
     "icnr_",
-    "pixel_mse",
-    "srgan_discriminator_loss",
-    "srgan_generator_loss",
     "vgg19_weights_available",
 ]

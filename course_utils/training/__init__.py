@@ -1,143 +1,46 @@
-"""The training seam: one loop (:func:`course_utils.train.train`) and one small interface per model.
+"""Training: the one loop, the run configuration, checkpoints, and one recipe per model.
 
-The loop owns everything that is the same for every model: the run folder,
-``config.json``, ``losses.jsonl``, resume, DDP, the time budget, the lr
-schedule, sample grids and atomic checkpoints. A model supplies a
-:class:`ModelRecipe`:
+- :mod:`~course_utils.training.config`: ``TrainConfig`` and ``config_from_preset``;
+- :mod:`~course_utils.training.loop`: ``train``, the resumable loop (run folder, DDP, time budget);
+- :mod:`~course_utils.training.recipes`: ``ModelRecipe`` and one module per model
+  (``pix2pix``: ``train_step``, ``PRESETS``, ``LOSS_KEYS``; ``pix2pixhd``, ``srgan``, ``cyclegan``, ``spade``);
+- :mod:`~course_utils.training.checkpoint`: atomic, weights-only checkpoints and ``generator_from_checkpoint``;
+- :mod:`~course_utils.training.export`: ``pix2pix export`` and ``pix2pix import-weights``;
+- :mod:`~course_utils.training.optim`, :mod:`~.schedule`, :mod:`~.state`, :mod:`~.plots`,
+  :mod:`~.precision`, :mod:`~.execution`: Adam and the moving average, the lr schedule, the random
+  state, the run's figures, mixed precision and the execution path.
 
-- ``build_networks(cfg)``: ``netG`` and ``netD``, initialised;
-- ``make_optimizers(netG, netD, fused)``: optional, default Adam with
-  ``cfg.lr`` and betas ``(cfg.beta1, 0.999)`` for both;
-- ``train_step(...)``: one optimisation step on a batch, returning its losses;
-- ``generate(netG, real_A, progress)``: what the sample grids show;
-- ``loss_keys``, ``plot_groups``: what the step logs and how to plot it;
-- ``model_fields``: the config fields that define its networks (a checkpoint
-  can only be resumed or evaluated with the same values);
-- ``presets``: its named configurations;
-- ``unpaired``: ``True`` makes the loop draw each batch's ``real_B`` from its
-  own shuffled order of the training set, independent of ``real_A``'s (CycleGAN).
-
-``pix2pix train --model NAME`` picks one (:func:`get_recipe`); ``pix2pix
-eval``/``translate`` read the model's name from the checkpoint's config.
-Registered models: ``pix2pix`` (Isola et al. 2017), ``pix2pixhd`` (Wang
-et al. 2018), ``cyclegan`` (Zhu et al. 2017, unpaired), ``srgan`` (Ledig et al. 2017, ×4 super-resolution; with
-``lambda_adv=0`` SRResNet) and ``spade`` (GauGAN, Park et al. 2019). A recipe may also choose its data
-(``train_dataset``, ``eval_dataset``), how ``translate`` runs
-(``translate_options``) and its optimisers (``make_optimizers``).
+The names a notebook needs are importable from here directly, e.g.
+``from course_utils.training import train_step, config_from_preset, lr_lambda``; each is loaded
+from its module on first use, so importing this package imports nothing else.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from course_utils.errors import CourseError
-
-MODELS = {
-    "pix2pix": "course_utils.training.pix2pix:Pix2PixRecipe",
-    "pix2pixhd": "course_utils.training.pix2pixhd:Pix2PixHDRecipe",
-    "srgan": "course_utils.training.srgan:SRGANRecipe",
-    "cyclegan": "course_utils.training.cyclegan:CycleGANRecipe",
-    "spade": "course_utils.training.spade:SpadeRecipe",
+_HOMES = {
+    "config": ("TrainConfig", "PresetError", "config_from_preset"),
+    "loop": ("train", "resolve_data", "eval_dataset"),
+    "recipes": ("ModelRecipe", "get_recipe", "recipe_class", "MODELS"),
+    "recipes.pix2pix": ("LOSS_KEYS", "MODEL_FIELDS", "PRESETS", "build_generator", "build_networks",
+                        "train_step", "PIX2PIX_PLOT"),
+    "checkpoint": ("generator_from_checkpoint", "load_checkpoint", "save_atomic"),
+    "optim": ("make_optimizers", "make_ema"),
+    "schedule": ("lr_lambda", "epoch_indices"),
+    "state": ("rng_state", "set_rng_state", "seed_everything"),
+    "plots": ("save_sample_grid", "plot_losses"),
 }
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+__all__ = sorted(_MODULE_OF)
 
 
-class ModelRecipe:
-    """What one model gives the training loop. Subclasses set the class attributes and the methods.
-
-    A recipe is built once per run with the run's config (``Recipe(cfg)``), so
-    it may hold state that is not a network (e.g. a frozen VGG for a
-    perceptual loss).
-    """
-
-    name: str = ""
-    loss_keys: tuple[str, ...] = ()
-    model_fields: tuple[str, ...] = ()
-    presets: dict[str, dict] = {}
-    # [(title, keys), ...]: one panel per entry in losses.png
-    plot_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # DDP must look for parameters that a step does not use (e.g. G2 while G1 trains alone)
-    ddp_find_unused_parameters: bool = False
-    # True: real_B is drawn independently of real_A (its own shuffled order), so no pair is ever used
-    unpaired: bool = False
-
-    def __init__(self, cfg):
-        self.cfg = cfg
-
-    @classmethod
-    def get_presets(cls) -> dict[str, dict]:
-        """The model's named configurations: ``{preset name: TrainConfig overrides}``."""
-        return cls.presets
-
-    def setup(self, device, is_main: bool) -> None:  # noqa: B027 - optional hook
-        """Called once before training, on the training device (e.g. to build loss networks)."""
-
-    def build_networks(self, cfg):
-        """``(netG, netD)`` for ``cfg``, initialised."""
-        raise NotImplementedError
-
-    def build_generator(self, cfg):
-        """``netG`` alone (for eval and translate); by default the first of :meth:`build_networks`."""
-        return self.build_networks(cfg)[0]
-
-    def make_optimizers(self, netG, netD, fused: bool = False):
-        """``(optG, optD)``; by default :func:`course_utils.train.make_optimizers` with ``cfg.lr`` and ``cfg.beta1``."""
-        from course_utils.train import make_optimizers
-
-        return make_optimizers(netG, netD, self.cfg.lr, self.cfg.beta1, fused=fused)
-
-    def uses_netD(self) -> bool:
-        """Whether the step trains ``netD`` (its lr scheduler is stepped only then)."""
-        return True
-
-    def train_step(self, netG, netD, optG, optD, real_A, real_B, *, progress: float, autocast, scalers) -> dict:
-        """One optimisation step; ``progress`` in ``[0, 1]`` is how far along the run is (steps or time)."""
-        raise NotImplementedError
-
-    def generate(self, netG, real_A, progress: float):
-        """``fake_B`` for the sample grids (``netG`` already in eval mode, no gradients)."""
-        return netG(real_A)
-
-    def train_dataset(self, folder, progress: bool = True):
-        """The training set: by default :class:`~course_utils.datasets.PairedImageDataset` with the pix2pix jitter."""
-        from course_utils.datasets import PairedImageDataset
-
-        c = self.cfg
-        return PairedImageDataset(
-            folder, direction=c.direction, load_size=c.load_size, crop_size=c.crop_size, train=True,
-            flip=c.flip, cache=c.cache, interpolation=c.interpolation, max_items=c.max_train_items,
-            progress=progress,
-        )
-
-    def eval_dataset(self, folder, max_items=None, cache: bool = True, progress: bool = True):
-        """The deterministic samples/evaluation set: by default whole ``eval_size`` tiles, bilinear resize."""
-        from course_utils.datasets import PairedImageDataset
-
-        c = self.cfg
-        return PairedImageDataset(
-            folder, direction=c.direction, load_size=c.eval_size, crop_size=c.eval_size,
-            train=False, cache=cache, interpolation="bilinear", max_items=max_items, progress=progress,
-        )
-
-    def translate_options(self) -> dict:
-        """Keyword arguments of :func:`course_utils.evaluate.translate` for ``pix2pix translate``."""
-        return {"size": self.cfg.eval_size}
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'course_utils.training' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"course_utils.training.{module}"), name)
 
 
-def recipe_class(name: str) -> type[ModelRecipe]:
-    """The :class:`ModelRecipe` subclass registered as ``name``.
-
-    Raises:
-        CourseError: for an unknown name, listing the known ones.
-    """
-    if name not in MODELS:
-        raise CourseError(f"unknown model {name!r}; choose one of {', '.join(MODELS)} (--model)")
-    module, cls = MODELS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
-
-
-def get_recipe(cfg) -> ModelRecipe:
-    """The recipe of ``cfg.model``, built with ``cfg``."""
-    return recipe_class(cfg.model)(cfg)
-
-
-__all__ = ["MODELS", "ModelRecipe", "get_recipe", "recipe_class"]
+def __dir__():
+    return sorted(set(globals()) | set(_MODULE_OF))

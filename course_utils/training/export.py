@@ -119,8 +119,8 @@ def export_generator(checkpoint: str | os.PathLike, out: str | os.PathLike,
     Raises:
         CheckpointError: if ``checkpoint`` is not a readable course checkpoint.
     """
-    from course_utils.checkpoint import load_checkpoint
-    from course_utils.train import TrainConfig, generator_from_checkpoint
+    from course_utils.training.checkpoint import generator_from_checkpoint, load_checkpoint
+    from course_utils.training.config import TrainConfig
 
     path = Path(checkpoint)
     if path.is_dir() and (path / "checkpoints" / "latest.pt").is_file():
@@ -162,8 +162,8 @@ def load_exported(folder: str | os.PathLike, device="cpu") -> tuple[nn.Module, o
     from safetensors.torch import load_file
 
     from course_utils.errors import CourseError
-    from course_utils.train import TrainConfig
-    from course_utils.training import get_recipe
+    from course_utils.training.config import TrainConfig
+    from course_utils.training.recipes import get_recipe
 
     folder = Path(folder)
     try:
@@ -214,10 +214,10 @@ def import_published(file: str | os.PathLike, netG_name: str, out: str | os.Path
         CheckpointError: an unreadable file, one that would run code when
             unpickled, or weights that do not fit ``netG_name``.
     """
-    from course_utils.checkpoint import safe_load
     from course_utils.models.published import PUBLISHED_NETG, convert_published
-    from course_utils.train import TrainConfig
-    from course_utils.training import get_recipe
+    from course_utils.training.checkpoint import safe_load
+    from course_utils.training.config import TrainConfig
+    from course_utils.training.recipes import get_recipe
 
     if netG_name not in PUBLISHED_NETG:
         raise CheckpointError(f"--netG {netG_name!r}: import-weights knows {', '.join(PUBLISHED_NETG)}")

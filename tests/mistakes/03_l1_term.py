@@ -72,7 +72,7 @@ MISTAKES = [
 HARMLESS = [
     dict(id="comment-names-course-utils", cell="train_step",
          find="    # (1) netD: real pairs -> 1, fake pairs -> 0, halved; fake_B detached",
-         replace="    # (1) netD, like course_utils.train.train_step: real -> 1, fake -> 0, halved; fake_B detached"),
+         replace="    # (1) netD, like course_utils.training.train_step: real -> 1, fake -> 0, halved; fake_B detached"),
     dict(id="netD-frozen-and-unfrozen", cell="train_step",
          find="    optG.zero_grad()\n    loss_G, loss_G_GAN, loss_G_L1 = generator_loss(netD, real_A, real_B, fake_B, lambda_L1)\n"
               "    loss_G.backward()\n    optG.step()\n",

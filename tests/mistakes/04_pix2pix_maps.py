@@ -8,7 +8,7 @@ the loop's bookkeeping (steps, epochs, lr schedule, train mode, mixed precision 
 ``test_train_pix2pix_reference`` compares a whole 5-step run, parameters and history, with a
 reference loop from the same initial weights and batches (and names the matching mistake when
 it recognises one). The two test cells of ``evaluate_split`` split it into the numbers (vs
-``course_utils.evaluate.evaluate`` on shared weights) and the modes (eval mode, no gradients,
+``course_utils.evaluation.evaluate.evaluate`` on shared weights) and the modes (eval mode, no gradients,
 mode restored).
 
 ``HARMLESS`` lists correct variants that must keep full marks.

@@ -11,7 +11,7 @@ here, so the course trains its own, once:
   ``unet_128``, batch norm, no dropout) with 12 output channels and no tanh
   (logits), trained with cross-entropy on the facades **train** split: photos
   (the left halves) resized to :data:`SEG_SIZE` (bilinear), labels snapped to
-  the CMP classes at full size (:func:`course_utils.palette.snap_label_map`)
+  the CMP classes at full size (:func:`course_utils.evaluation.palette.snap_label_map`)
   and resized with nearest neighbours; random horizontal flips; Adam.
 - **The cache:** ``<cache dir>/facades_segmenter.pt`` (the weights) and
   ``facades_segmenter.json`` (training settings, the sha256 of the ``.pt``
@@ -19,7 +19,7 @@ here, so the course trains its own, once:
   settings, file count or hash differ is retrained.
 - **The scores** (:func:`segmentation_scores`): per-pixel accuracy, mean class
   accuracy and mean IoU over the classes present, from one confusion matrix
-  summed over the split (:func:`course_utils.metrics.confusion_matrix`), at
+  summed over the split (:func:`course_utils.evaluation.metrics.confusion_matrix`), at
   :data:`SEG_SIZE` x :data:`SEG_SIZE`, against the snapped **val** labels. On
   the real val photos they are the reference (the papers' "ground truth"
   row), usually a ceiling but not a strict one: a generator's tidy, typical
@@ -45,8 +45,8 @@ from PIL import Image
 from torch import nn
 
 from course_utils.errors import DataError
-from course_utils.metrics import confusion_matrix, iou_from_confusion
-from course_utils.palette import FACADES_CLASSES, snap_label_map
+from course_utils.evaluation.metrics import confusion_matrix, iou_from_confusion
+from course_utils.evaluation.palette import FACADES_CLASSES, snap_label_map
 
 SEG_SIZE = 128
 """Side of the square images the segmenter sees and the scores are computed at (pixels)."""
@@ -79,9 +79,9 @@ def load_facades(folder, size: int = SEG_SIZE, max_items: int | None = None, pro
         DataError: missing folder, unreadable file, not a 2:1 pair, or a label
             half that is not a CMP label map (naming the file).
     """
-    from course_utils.datasets import _image_files
+    from course_utils.data.images import list_images
 
-    paths = _image_files(Path(folder), max_items)
+    paths = list_images(Path(folder), max_items)
     photos, labels = [], []
     for p in paths:
         try:
@@ -158,14 +158,15 @@ def load_or_train_segmenter(root=None, settings: SegmenterSettings | None = None
         ``(net in eval mode, info)``; ``info`` holds the settings, the sha256 of
         the weights file and the training time.
     """
-    from course_utils.datasets import _image_files, dataset_folder
+    from course_utils.data.datasets import dataset_folder
+    from course_utils.data.images import list_images
     from course_utils.paths import cache_dir
 
     settings = settings if settings is not None else DEFAULT_SETTINGS
     train_dir = dataset_folder("facades", "train", root)
     weights = Path(cache_file) if cache_file else cache_dir() / "facades_segmenter.pt"
     meta_path = weights.with_suffix(".json")
-    n_files = len(_image_files(train_dir, settings.max_train_items))
+    n_files = len(list_images(train_dir, settings.max_train_items))
     if weights.is_file() and meta_path.is_file():
         try:
             meta = json.loads(meta_path.read_text())
@@ -186,7 +187,7 @@ def load_or_train_segmenter(root=None, settings: SegmenterSettings | None = None
     tmp.replace(weights)
     meta = {"format": CACHE_FORMAT, "settings": asdict(settings), "sha256": _sha256(weights),
             "source": str(train_dir), **info,
-            "note": "Trained by course_utils.segmenter on the facades train split; derived data, do not commit."}
+            "note": "Trained by course_utils.evaluation.segmenter on the facades train split; derived data, do not commit."}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     return net, meta
 
@@ -225,8 +226,8 @@ def score_real(net: nn.Module, val_folder, max_items: int | None = None) -> dict
 def generate_photos(netG: nn.Module, cfg, val_folder, max_items: int | None = None, device="cpu",
                     batch_size: int = 8) -> np.ndarray:
     """``netG``'s photos for the val label maps (input at ``cfg.eval_size``), uint8 ``(N, SEG_SIZE, SEG_SIZE, 3)``."""
-    from course_utils.metrics import to_uint8
-    from course_utils.train import eval_dataset
+    from course_utils.evaluation.metrics import to_uint8
+    from course_utils.training.loop import eval_dataset
 
     data = eval_dataset(val_folder, cfg, max_items=max_items, progress=False)
     was = netG.training

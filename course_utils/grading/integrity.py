@@ -23,14 +23,14 @@ student cell, when nbgrader's kernel starts it: see ``nbgrader_config.py``), and
 
 :func:`verify` raises :class:`IntegrityError` (an ``AssertionError``, so the test cell fails and
 scores 0) naming what changed. The grading helpers call the cheap part at every call; the
-course's nbgrader executor (``course_utils.autograde.GuardedExecute``) runs the full check at the
+course's nbgrader executor (``course_utils.grading.autograde.GuardedExecute``) runs the full check at the
 start of every test cell.
 
 Limits, stated honestly: all of this runs inside the student's kernel, so code that knows these
 checks can still defeat them (for example by editing this module's snapshot through ``gc`` or
 ``ctypes`` before the tests run, or by patching C-level functions the probe does not exercise).
 The checks make cheating hard and visible, not impossible; the static audit
-(``course_utils.audit``, ``pix2pix audit``) and the isolated grading (``pix2pix grade``) are the
+(``course_utils.grading.audit``, ``pix2pix audit``) and the isolated grading (``pix2pix grade``) are the
 other layers.
 """
 
@@ -103,7 +103,7 @@ _BUILTIN_NAMES = (
 _MATH_NAMES = ("isclose", "isfinite", "isnan", "log", "fabs", "inf", "nan")
 _OPERATOR_NAMES = ("eq", "ne", "lt", "le", "gt", "ge", "index", "abs")
 _SYS_MODULES = ("builtins", "torch", "torch.nn", "torch.nn.functional", "numpy", "math", "operator",
-                "course_utils", "course_utils.grading", "course_utils.integrity", "torch.testing", "inspect")
+                "course_utils", "course_utils.grading", "course_utils.grading.integrity", "torch.testing", "inspect")
 _F_NAMES = ("l1_loss", "mse_loss", "binary_cross_entropy_with_logits", "softplus", "relu", "leaky_relu",
             "conv2d", "conv_transpose2d", "batch_norm", "dropout", "tanh", "sigmoid")
 _HELPER_NAMES = ("check_close", "check_shape", "copy_weights", "check_not_reference",
@@ -237,7 +237,7 @@ def probe():
 
 def _run_probe_here() -> dict:
     namespace: dict = {}
-    exec(compile(PROBE_SOURCE, "<course_utils.integrity probe>", "exec"), namespace)  # noqa: S102
+    exec(compile(PROBE_SOURCE, "<course_utils.grading.integrity probe>", "exec"), namespace)  # noqa: S102
     return json.loads(json.dumps(namespace["probe"]()))
 
 
@@ -261,7 +261,7 @@ def start_probe() -> None:
     with _LOCK:
         if _PROBE["thread"] is None and os.environ.get("PIX2PIX_INTEGRITY_SUBPROCESS", "1") != "0":
             _PROBE["thread"] = threading.Thread(target=_probe_in_subprocess, daemon=True,
-                                                name="course_utils.integrity probe")
+                                                name="course_utils.grading.integrity probe")
             _PROBE["thread"].start()
 
 

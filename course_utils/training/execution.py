@@ -4,7 +4,7 @@ None of these change the mathematics of a Pix2Pix step (the paper's two
 separate ``netD`` passes for real and fake pairs, Adam, the same losses);
 they change how fast the same step runs:
 
-* mixed precision, chosen by :func:`course_utils.precision.choose_precision`
+* mixed precision, chosen by :func:`course_utils.training.precision.choose_precision`
   (bf16 autocast on CPUs with AMX or AVX512-BF16 and on GPUs with native bf16,
   fp16 + GradScaler on older GPUs, float32 elsewhere);
 * ``torch.compile`` of ``netG`` and ``netD`` (TorchInductor fuses BatchNorm,
@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from course_utils.errors import CourseError
-from course_utils.precision import Precision, choose_precision
+from course_utils.training.precision import Precision, choose_precision
 
 COMPILE_CHOICES = ("auto", "on", "off")
 
@@ -138,7 +138,7 @@ def choose_execution(
     """Resolve the training options into an :class:`ExecutionPath` for ``device``.
 
     Args:
-        amp: see :func:`course_utils.precision.choose_precision`.
+        amp: see :func:`course_utils.training.precision.choose_precision`.
         compile: ``"auto"`` (on for the CPU when the precision is bf16 and a
             compiler works; off for float32 on the CPU, where it was measured
             to gain nothing, on CUDA, where the course has not measured it, and

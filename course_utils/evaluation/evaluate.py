@@ -1,9 +1,9 @@
 """Evaluate a trained generator on a paired split, and translate your own images.
 
-- :func:`evaluate` runs ``netG`` over a :class:`~course_utils.datasets.PairedImageDataset`
+- :func:`evaluate` runs ``netG`` over a :class:`~course_utils.data.datasets.PairedImageDataset`
   and reports L1, PSNR, SSIM, the GcGAN accuracy/RMSE of the aerial -> map
-  literature and, given a :class:`~course_utils.palette.Palette`, the per-class
-  IoU of the generated maps (see :mod:`course_utils.metrics` for every
+  literature and, given a :class:`~course_utils.evaluation.palette.Palette`, the per-class
+  IoU of the generated maps (see :mod:`course_utils.evaluation.metrics` for every
   definition and its source).
 - :func:`translate` applies ``netG`` to image files of any size and writes
   outputs of the same size (or ``upscale`` times larger, for super-resolution).
@@ -59,8 +59,9 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
 
+from course_utils.data.images import list_images
 from course_utils.errors import DataError
-from course_utils.metrics import (
+from course_utils.evaluation.metrics import (
     bicubic_upscale,
     confusion_matrix,
     gcgan_scores,
@@ -75,7 +76,6 @@ from course_utils.metrics import (
 )
 
 MODES = ("eval", "train")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 RESULT_KEYS = ("n_images", "l1", "psnr", "ssim", "acc_delta5", "acc_delta10", "rmse")
 """Keys of :func:`evaluate`'s result; ``"iou"`` and ``"mean_iou"`` follow when a palette is given."""
 
@@ -171,16 +171,16 @@ def evaluate(
     """Score ``netG`` on a paired split: L1, PSNR, SSIM, GcGAN acc@5/acc@10/RMSE, palette IoU.
 
     For every item, ``fake_B = netG(real_A)`` is compared with ``real_B`` (the
-    target). Both are turned into uint8 RGB by :func:`~course_utils.metrics.to_uint8`
+    target). Both are turned into uint8 RGB by :func:`~course_utils.evaluation.metrics.to_uint8`
     (``round((x + 1) * 127.5)``, which recovers the loader's uint8 target
     exactly), then:
 
     - ``l1``, ``psnr``, ``ssim``: per-image values at the dataset's resolution,
       averaged over images (``psnr`` with identical images counted as
-      :data:`~course_utils.metrics.PSNR_CAP` dB, see
-      :func:`~course_utils.metrics.mean_psnr`);
+      :data:`~course_utils.evaluation.metrics.PSNR_CAP` dB, see
+      :func:`~course_utils.evaluation.metrics.mean_psnr`);
     - ``acc_delta5``, ``acc_delta10``, ``rmse``: the GcGAN protocol
-      (:func:`~course_utils.metrics.gcgan_scores`), which works on 256 x 256
+      (:func:`~course_utils.evaluation.metrics.gcgan_scores`), which works on 256 x 256
       maps; other sizes are resized to 256 x 256 (PIL bilinear) first;
     - with a ``palette``: ``iou`` per class and ``mean_iou`` over the present
       classes, at the dataset's resolution, every pixel of ``real_B`` and
@@ -202,7 +202,7 @@ def evaluate(
             statistics; use ``batch_size=1`` to match the paper). See the
             module docstring for why ``"eval"`` is the course default.
         batch_size: images per forward pass.
-        palette: optional :class:`~course_utils.palette.Palette` for the IoU.
+        palette: optional :class:`~course_utils.evaluation.palette.Palette` for the IoU.
         save_images: optional folder; one PNG per image, ``input | generated |
             target`` side by side, named ``<index>_<file stem>.png``.
         progress: show a tqdm progress bar.
@@ -293,10 +293,7 @@ def _collect_inputs(paths_or_dirs) -> list[Path]:
     for entry in paths_or_dirs:
         p = Path(entry)
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_EXTENSIONS)
-            if not found:
-                raise DataError(f"{p}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
-            files += found
+            files += list_images(p)
         elif p.is_file():
             files.append(p)
         else:
@@ -532,8 +529,8 @@ def evaluate_sr(
 
     For every item, ``fake_B = netG(real_A)`` (``real_A`` the low-resolution
     input) and the bicubic upscale of ``real_A`` (PIL, from the uint8 input:
-    :func:`~course_utils.metrics.bicubic_upscale`) are compared with the
-    high-resolution ``real_B`` by :func:`~course_utils.metrics.sr_scores` (the
+    :func:`~course_utils.evaluation.metrics.bicubic_upscale`) are compared with the
+    high-resolution ``real_B`` by :func:`~course_utils.evaluation.metrics.sr_scores` (the
     usual SR protocol: luma Y of ITU-R BT.601 YCbCr, ``scale`` pixels cropped from
     each border, scikit-image's PSNR and Gaussian-window SSIM). ``netG`` runs in
     eval mode (BatchNorm running statistics) and its mode is restored.
@@ -542,12 +539,12 @@ def evaluate_sr(
         netG: ``(N, 3, h, w) -> (N, 3, scale h, scale w)`` in ``[-1, 1]`` on ``device``; ``None``
             scores the bicubic baseline alone (``psnr_y``/``ssim_y`` are then NaN).
         dataset: items ``{"real_A": (3, h, w), "real_B": (3, scale h, scale w)}`` in ``[-1, 1]``
-            (a :class:`~course_utils.datasets.SuperResolutionDataset`).
+            (a :class:`~course_utils.data.datasets.SuperResolutionDataset`).
         save_images: optional folder: one PNG per image, ``bicubic | netG | real`` side by side.
 
     Returns:
         ``{"n_images", "psnr_y" (dB), "ssim_y", "bicubic_psnr_y" (dB), "bicubic_ssim_y"}``,
-        means over the images (PSNR capped as in :func:`~course_utils.metrics.mean_psnr`).
+        means over the images (PSNR capped as in :func:`~course_utils.evaluation.metrics.mean_psnr`).
 
     Raises:
         ValueError: an empty dataset, malformed items, an output of the wrong size, or

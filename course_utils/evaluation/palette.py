@@ -3,7 +3,7 @@
 Google's map tiles are drawn with a handful of flat colours: light grey land,
 white streets, blue water, green parks, orange highways... Classifying each
 pixel by its nearest palette colour turns a map into a label image, which
-:func:`course_utils.metrics.mean_iou` scores like a segmentation (the course's
+:func:`course_utils.evaluation.metrics.mean_iou` scores like a segmentation (the course's
 analogue of the FCN-score of Pix2Pix, Isola et al. 2017, section 4.2).
 
 The palette is measured from the data, never committed: the colours are Google
@@ -54,10 +54,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from course_utils.data.images import list_images
 from course_utils.errors import DataError
-from course_utils.metrics import nearest_colour_labels
+from course_utils.evaluation.metrics import nearest_colour_labels
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 PALETTE_FORMAT = 1
 """Version of the JSON cache layout; a cache with another version is re-derived."""
 
@@ -224,17 +224,6 @@ def name_colours(colours, fractions) -> list[str]:
 # derivation
 # ----------------------------------------------------------------------------
 
-def list_images(folder) -> list[Path]:
-    """Image files directly in ``folder`` (by extension), sorted by name with numbers in order."""
-    folder = Path(folder)
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
-
-    def key(p: Path):
-        return (0, int(p.stem), p.name) if p.stem.isdigit() else (1, 0, p.name)
-
-    return sorted(files, key=key)
-
-
 def _map_half(path: Path, half: str, size: int) -> np.ndarray:
     try:
         with Image.open(path) as im:
@@ -263,8 +252,6 @@ def sample_pixels(
             f"fetch the data first if needed."
         )
     files = list_images(folder)
-    if not files:
-        raise DataError(f"{folder}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder.")
     if half not in ("A", "B", "full"):
         raise ValueError(f"half must be 'A', 'B' or 'full', got {half!r}")
     n = min(n_images, len(files))
@@ -447,7 +434,7 @@ def load_or_derive_palette(train_folder, cache_file=None, **derive_kwargs) -> Pa
         "source": str(folder),
         "n_files": n_files,
         "settings": settings,
-        "note": "Derived from the training maps by course_utils.palette; do not commit.",
+        "note": "Derived from the training maps by course_utils.evaluation.palette; do not commit.",
         **palette.to_dict(),
     }
     try:
@@ -466,7 +453,7 @@ def maps_palette(root=None) -> Palette:
     Raises:
         DataError: if the maps data set has not been fetched.
     """
-    from course_utils.datasets import dataset_folder
+    from course_utils.data.datasets import dataset_folder
     from course_utils.paths import cache_dir
 
     train_dir = dataset_folder("maps", "train", root)
@@ -520,7 +507,7 @@ def snap_label_map(images, palette: Palette | None = None, *, far_distance: floa
 
     JPEG compression bleeds the flat label colours into each other at region
     borders; each pixel takes the class of the nearest palette colour
-    (squared RGB distance, :func:`~course_utils.metrics.nearest_colour_labels`).
+    (squared RGB distance, :func:`~course_utils.evaluation.metrics.nearest_colour_labels`).
 
     Args:
         images: ``(N, H, W, 3)`` or ``(H, W, 3)`` uint8 RGB label maps (0-255).
@@ -549,7 +536,7 @@ def snap_label_map(images, palette: Palette | None = None, *, far_distance: floa
                 f"{what} {i}: {far:.0%} of its pixels are farther than RGB distance {far_distance:.0f} from "
                 f"every class colour (at most {max_far_fraction:.0%} allowed); it does not look like a CMP "
                 f"facade label map. Pass the label half (BtoA: the right half of a facades file), drawn "
-                f"with the colours of course_utils.palette.FACADES_COLOURS."
+                f"with the colours of course_utils.evaluation.palette.FACADES_COLOURS."
             )
         labels[i] = palette.class_index[d.argmin(-1)]
     return labels[0] if single else labels

@@ -5,7 +5,7 @@
 interrupt on timeout, extra kernel arguments), and in addition:
 
 * before the code of every autograded test cell (nbgrader ``grade`` and not ``solution``), the
-  kernel runs :func:`course_utils.integrity.verify` with the notebook's globals and
+  kernel runs :func:`course_utils.grading.integrity.verify` with the notebook's globals and
   ``full=True``. A tampered kernel makes the test cell fail with an ``IntegrityError`` saying
   why, so the cell scores 0. The check is prepended to the source only while the cell runs: the
   saved notebook, its checksums and the feedback show the instructor's test as written.
@@ -21,7 +21,7 @@ interrupt on timeout, extra kernel arguments), and in addition:
   kernel died ...``), without being run: every remaining test scores 0, never "passed", and the
   notebook's scores are saved.
 
-Limits: the check runs in the student's kernel (see :mod:`course_utils.integrity`); a student
+Limits: the check runs in the student's kernel (see :mod:`course_utils.grading.integrity`); a student
 who edits a test cell's nbgrader metadata so that it no longer looks like a test cell is handled
 by nbgrader's own ``OverwriteCells``/``CheckCellMetadata``, which run before this executor.
 """
@@ -32,7 +32,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
-GUARD = ('__import__("course_utils.integrity", fromlist=["verify"]).verify(globals(), full=True)'
+GUARD = ('__import__("course_utils.grading.integrity", fromlist=["verify"]).verify(globals(), full=True)'
          '  # course_utils: integrity check\n')
 
 

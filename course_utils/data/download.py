@@ -52,8 +52,8 @@ from typing import BinaryIO
 
 from tqdm.auto import tqdm
 
-from .errors import ChecksumError, DataError
-from .paths import data_root, manifests_dir
+from course_utils.errors import ChecksumError, DataError
+from course_utils.paths import data_root, manifests_dir
 
 MIRROR_ENV = "PIX2PIX_DATA_MIRROR"
 URL_ENV = "PIX2PIX_DATA_URL"

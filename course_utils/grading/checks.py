@@ -5,9 +5,9 @@ likely wrong, in the style of CS231n's relative-error checks, instead of a
 bare ``assert``.
 
 Tamper resistance: importing this module snapshots what the checks rely on
-(:mod:`course_utils.integrity`), and every helper first verifies that nothing was replaced
+(:mod:`course_utils.grading.integrity`), and every helper first verifies that nothing was replaced
 since (``torch.allclose``, tensor methods, numpy, builtins, these helpers); a tampered kernel
-makes every check raise :class:`~course_utils.integrity.IntegrityError` (an ``AssertionError``).
+makes every check raise :class:`~course_utils.grading.integrity.IntegrityError` (an ``AssertionError``).
 Tensors are compared as plain ``torch.Tensor`` (a subclass's ``__torch_function__`` or ``shape``
 cannot lie to them), with functions bound here at import (``_allclose``...).
 """
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_utils import integrity as _integrity
+from course_utils.grading import integrity as _integrity
 
 # The builtins this module calls, bound here at import: a student's `builtins.isinstance = ...`
 # cannot change what these functions see (their globals are part of the integrity snapshot).
@@ -92,7 +92,7 @@ def check_close(
 
     The message reports the shapes if they differ, else the relative error
     and the largest absolute difference. Raises ``AssertionError`` (an
-    :class:`~course_utils.integrity.IntegrityError` when the kernel was tampered with).
+    :class:`~course_utils.grading.integrity.IntegrityError` when the kernel was tampered with).
     """
     _verify()
     a, e = _plain(actual), _plain(expected)
@@ -330,5 +330,5 @@ def plain_number(value, what: str):
                          "(int or float)")
 
 
-# Last: snapshot this module's globals (every helper above) for course_utils.integrity.
+# Last: snapshot this module's globals (every helper above) for course_utils.grading.integrity.
 _integrity.register_module(sys.modules[__name__])

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,47 +27,12 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .errors import BadFilesError, DataError
-from .paths import data_root
+from course_utils.data.images import list_images
+from course_utils.errors import BadFilesError, DataError
+from course_utils.paths import data_root
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm"})
 DIRECTIONS = ("AtoB", "BtoA")
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
-_KNOWN = ("maps", "facades")
-
-
-def _natural_key(path: Path) -> list:
-    """Sort key: ``2.jpg`` before ``10.jpg``."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
-
-
-def _fetch_hint(folder: Path) -> str:
-    """Suggest the fetch command when ``folder`` looks like ``ROOT/NAME/SPLIT``."""
-    name = folder.parent.name
-    if name in _KNOWN:
-        return f"run `pix2pix data fetch {name}` (data root: {folder.parent.parent})"
-    return "for the course data run `pix2pix data fetch maps` (or facades); otherwise check the path"
-
-
-def _image_files(folder: Path, max_items: int | None = None) -> list[Path]:
-    """Image files of ``folder`` (by extension, hidden files skipped), natural order."""
-    folder = Path(folder)
-    if not folder.exists():
-        raise DataError(f"image folder {folder} does not exist; {_fetch_hint(folder)}")
-    if not folder.is_dir():
-        raise DataError(f"{folder} is a file, not a folder of A|B images; pass the folder that holds them")
-    files = [
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and p.is_file()
-    ]
-    if not files:
-        exts = ", ".join(sorted(IMAGE_EXTENSIONS))
-        raise DataError(f"no images ({exts}) in {folder}; {_fetch_hint(folder)}")
-    files.sort(key=_natural_key)
-    return files[:max_items] if max_items is not None else files
-
-
 def _open_pair(path: Path, min_half_side: int, why_small: str, paired: bool = True
                ) -> tuple[Image.Image | None, str | None]:
     """Fully decode ``path``; return ``(RGB image, None)`` or ``(None, reason it is bad)``.
@@ -156,7 +120,7 @@ def scan_pairs(folder, *, min_half_side: int = 1, threads: int | None = None) ->
         BadFilesError: one or more bad files; the message lists every one with its reason.
     """
     folder = Path(folder)
-    files = _image_files(folder)
+    files = list_images(folder)
     _scan(folder, files, min_half_side, threads=threads or _default_threads())
     return files
 
@@ -260,7 +224,7 @@ class PairedImageDataset(torch.utils.data.Dataset):
                 f" because load_size={load_size} would upscale it more than 2x "
                 f"(use larger images or a smaller load_size)"
             )
-        self.paths = _image_files(self.folder, max_items)
+        self.paths = list_images(self.folder, max_items)
         threads = threads or _default_threads()
         process = self._halves if cache else None
         values = _scan(
@@ -405,7 +369,7 @@ class SuperResolutionDataset(torch.utils.data.Dataset):
         self._min_side = crop_size if crop_size is not None else scale
         what = "crop" if crop_size is not None else "image"
         self._why_small = f" for a {self._min_side}x{self._min_side} high-resolution {what} (lower crop_size)"
-        self.paths = _image_files(self.folder, max_items)
+        self.paths = list_images(self.folder, max_items)
         values = _scan(self.folder, self.paths, self._min_side, self._why_small,
                        self._image if cache else None, threads or _default_threads(), progress,
                        paired=half is not None)

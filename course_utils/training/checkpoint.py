@@ -1,7 +1,7 @@
 """Atomic checkpoint files for training runs.
 
 A checkpoint is a plain dict saved with :func:`torch.save`. It always holds
-``step`` (int), ``config`` (the whole :class:`~course_utils.train.TrainConfig`
+``step`` (int), ``config`` (the whole :class:`~course_utils.training.loop.TrainConfig`
 as a dict) and ``netG``; training checkpoints also hold ``netD``, the
 optimisers, the lr schedulers and the RNG states, so that a run killed with
 SIGKILL at any moment resumes where its last checkpoint left it.
@@ -25,8 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from course_utils.errors import CheckpointError
+from course_utils.errors import CheckpointError, CourseError
+from course_utils.training.config import TrainConfig
 
 REQUIRED_KEYS = ("step", "config", "netG")
 
@@ -108,3 +110,39 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
             f"use a file written by `pix2pix train`"
         )
     return ckpt
+
+
+def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> tuple[nn.Module, TrainConfig]:
+    """Rebuild ``netG`` on ``device``, in eval mode, from a checkpoint, a run folder or an exported folder.
+
+    ``ckpt``: a checkpoint path or a loaded checkpoint dict; a run folder (its
+    ``checkpoints/latest.pt``); or a folder written by ``pix2pix export`` or
+    ``pix2pix import-weights`` (:mod:`course_utils.training.export`). A run
+    trained with ``ema`` gives its moving average of the weights (``netG_ema``).
+    The model (``pix2pix``, ``pix2pixhd``, ...) is read from the config.
+
+    Raises:
+        CheckpointError: if the file is not a course checkpoint or its weights
+            do not fit the architecture its config names.
+    """
+    from course_utils.training.export import is_exported, load_exported
+    from course_utils.training.recipes import get_recipe
+
+    if not isinstance(ckpt, dict):
+        if is_exported(ckpt):
+            return load_exported(ckpt, device)
+        if Path(ckpt).is_dir() and (Path(ckpt) / "checkpoints" / "latest.pt").is_file():
+            ckpt = Path(ckpt) / "checkpoints" / "latest.pt"
+        ckpt = load_checkpoint(ckpt)
+    cfg = TrainConfig.from_dict(ckpt["config"])  # checkpoints from before the seam have no "model": pix2pix
+    try:
+        netG = get_recipe(cfg).build_generator(cfg)
+    except CourseError as exc:
+        raise CheckpointError(f"checkpoint config cannot be built: {exc}") from None
+    try:
+        netG.load_state_dict(ckpt["netG_ema"] if ckpt.get("netG_ema") is not None else ckpt["netG"])
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"checkpoint weights do not match its config (model {cfg.model}, {cfg.netG}, ngf={cfg.ngf}): {exc}"
+        ) from None
+    return netG.to(device).eval(), cfg

@@ -2,7 +2,7 @@
 
 The networks and losses are in :mod:`course_utils.models.srgan`; this module
 gives the loop the data (high-resolution crops and their bicubic downscale,
-:class:`~course_utils.datasets.SuperResolutionDataset`), the training step and
+:class:`~course_utils.data.datasets.SuperResolutionDataset`), the training step and
 the presets.
 
 **Data.** With ``--dataset maps`` the aerial halves (A) of the pairs: train on
@@ -32,18 +32,18 @@ from __future__ import annotations
 import contextlib
 
 from course_utils.errors import CourseError
+from course_utils.losses.objectives import srgan_discriminator_loss, srgan_generator_loss
+from course_utils.losses.perceptual import VGG54Loss
+from course_utils.losses.pixel import pixel_mse
+from course_utils.models.init import set_requires_grad
 from course_utils.models.srgan import (
-    VGG54Loss,
     define_D_sr,
     define_G_sr,
-    pixel_mse,
-    srgan_discriminator_loss,
-    srgan_generator_loss,
     vgg19_weights_available,
     vgg19_weights_path,
 )
-from course_utils.precision import backward_and_step
-from course_utils.training import ModelRecipe
+from course_utils.training.precision import backward_and_step
+from course_utils.training.recipes import ModelRecipe, Option
 
 LOSS_KEYS = ("G_content", "G_MSE", "G_adv", "D_real", "D_fake")
 MODEL_FIELDS = ("ngf", "n_blocks", "ndf", "scale", "in_channels", "out_channels")
@@ -76,10 +76,6 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def _set_requires_grad(net, flag: bool) -> None:
-    for p in net.parameters():
-        p.requires_grad_(flag)
-
 
 def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float = 1e-3, content=pixel_mse,
                   adversarial: bool = True, autocast=None, scalers=None) -> dict:
@@ -107,13 +103,13 @@ def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float =
     out = dict.fromkeys(LOSS_KEYS, 0.0)
     adversarial = adversarial and lambda_adv > 0
     if adversarial:
-        _set_requires_grad(netD, True)
+        set_requires_grad(netD, True)
         optD.zero_grad(set_to_none=True)
         with ctx():
             loss_D, d_real, d_fake = srgan_discriminator_loss(netD, fake_B, real_B)  # fake_B detached inside
         backward_and_step(optD, loss_D, scaler_D)
         out["D_real"], out["D_fake"] = d_real.detach().item(), d_fake.detach().item()
-        _set_requires_grad(netD, False)
+        set_requires_grad(netD, False)
     else:
         # No gradient reaches netD: Adam's step skips every parameter (a no-op), and optD's lr
         # schedule stays in step with optG's without PyTorch's "scheduler before optimizer" warning.
@@ -129,7 +125,7 @@ def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float =
             loss_G = content_term = content(fake_B, real_B)
     backward_and_step(optG, loss_G, scaler_G)
     if adversarial:
-        _set_requires_grad(netD, True)
+        set_requires_grad(netD, True)
     out["G_content"] = content_term.detach().item()
     out["G_MSE"] = content_term.detach().item() if content is pixel_mse else pixel_mse(fake_B.detach(), real_B).item()
     return out
@@ -139,6 +135,14 @@ class SRGANRecipe(ModelRecipe):
     """SRResNet ``netG`` (×``scale``), SRGAN ``netD``; content loss + ``lambda_adv`` · adversarial (SRResNet: MSE)."""
 
     name = "srgan"
+    palette_iou = False
+    options = (
+        Option("lambda_adv", "--lambda-adv", "weight of the adversarial term (paper: 1e-3); 0 trains SRResNet "
+               "(MSE alone)"),
+        Option("content_loss", "--content-loss", "content loss; auto (default): VGG19 phi_5,4 when its pretrained "
+               "weights are cached and lambda_adv > 0, else the pixel MSE", type=str,
+               choices=("auto", "mse", "vgg")),
+    )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS
@@ -201,18 +205,31 @@ class SRGANRecipe(ModelRecipe):
         return netG(real_A).clamp(-1, 1)
 
     def train_dataset(self, folder, progress: bool = True):
-        from course_utils.datasets import SuperResolutionDataset
+        from course_utils.data.datasets import SuperResolutionDataset
 
         c = self.cfg
         return SuperResolutionDataset(folder, half=self._half(), scale=c.scale, crop_size=c.crop_size, train=True,
                                       flip=c.flip, cache=c.cache, max_items=c.max_train_items, progress=progress)
 
     def eval_dataset(self, folder, max_items=None, cache: bool = True, progress: bool = True):
-        from course_utils.datasets import SuperResolutionDataset
+        from course_utils.data.datasets import SuperResolutionDataset
 
         c = self.cfg
         return SuperResolutionDataset(folder, half=self._half(), scale=c.scale, crop_size=c.eval_size, train=False,
                                       cache=cache, max_items=max_items, progress=progress)
+
+    def use_eval_folder(self, folder, dataset: str | None) -> None:
+        # what is scored follows the eval command: a course split -> its aerial halves, --data -> whole images
+        self.cfg.data, self.cfg.dataset = (None, dataset) if dataset else (str(folder), None)
+
+    def evaluate(self, netG, dataset, *, device, batch_size: int = 8, mode: str = "eval", palette=None,
+                 save_images=None, progress: bool = True) -> dict:
+        """PSNR and SSIM on Y with the border cropped, beside the bicubic baseline
+        (:func:`course_utils.evaluation.evaluate.evaluate_sr`); ``mode`` and ``palette`` do not apply."""
+        from course_utils.evaluation.evaluate import evaluate_sr
+
+        return evaluate_sr(netG, dataset, device=device, scale=self.cfg.scale, batch_size=batch_size,
+                           save_images=save_images, progress=progress)
 
     def translate_options(self) -> dict:
         # Native resolution (no rescale), ×scale output; images with a side over 256 px run in

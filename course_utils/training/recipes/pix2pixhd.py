@@ -31,18 +31,18 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.errors import CourseError
+from course_utils.losses.gan import lsgan_loss
+from course_utils.losses.perceptual import VGGLoss, feature_matching_loss
+from course_utils.models.init import set_requires_grad, unwrap
 from course_utils.models.pix2pixhd import (
-    VGGLoss,
     define_D_hd,
     define_G_hd,
     downsample,
-    feature_matching_loss,
-    lsgan_loss,
     vgg19_weights_available,
     vgg19_weights_path,
 )
-from course_utils.precision import backward_and_step
-from course_utils.training import ModelRecipe
+from course_utils.training.precision import backward_and_step
+from course_utils.training.recipes import ModelRecipe, Option
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "D_real", "D_fake")
 MODEL_FIELDS = ("ngf", "ngf_local", "n_downsample_global", "n_blocks_global", "n_blocks_local", "ndf",
@@ -90,15 +90,6 @@ def stage_at(progress: float, global_fraction: float, freeze_global_fraction: fl
     return "joint"
 
 
-def _module(net):
-    """The plain module behind a DDP or ``torch.compile`` wrapper."""
-    net = getattr(net, "module", net)
-    return getattr(net, "_orig_mod", net)
-
-
-def _set_requires_grad(net, flag: bool) -> None:
-    for p in net.parameters():
-        p.requires_grad_(flag)
 
 
 def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint", lambda_FM: float = 10.0,
@@ -125,7 +116,7 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
         raise CourseError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
     ctx = autocast or contextlib.nullcontext
     scaler_G, scaler_D = scalers or (None, None)
-    G = _module(netG)
+    G = unwrap(netG)
     g1_params = list(G.global_net.parameters())
     # Parameters that this stage does not train: their gradients are dropped before the update,
     # so Adam leaves them unchanged (also under DDP, which may hand back zero gradients).
@@ -143,7 +134,7 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
         else:
             fake_B = netG(real_A, stage=stage)
 
-    _set_requires_grad(netD, True)
+    set_requires_grad(netD, True)
     optD.zero_grad(set_to_none=True)
     with ctx():
         pred_real = netD(real_A, real_B)
@@ -152,7 +143,7 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
         loss_D = 0.5 * (d_real + d_fake)
     backward_and_step(optD, loss_D, scaler_D)
 
-    _set_requires_grad(netD, False)
+    set_requires_grad(netD, False)
     optG.zero_grad(set_to_none=True)
     with ctx():
         pred_fake = netD(real_A, fake_B)
@@ -161,7 +152,7 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
         g_vgg = lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0 else torch.zeros(())
         loss_G = g_gan + g_fm + g_vgg
     backward_and_step(optG, loss_G, scaler_G, drop_grads=idle)
-    _set_requires_grad(netD, True)
+    set_requires_grad(netD, True)
     return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(), "G_VGG": g_vgg.detach().item(),
             "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
 
@@ -189,6 +180,7 @@ class Pix2PixHDRecipe(ModelRecipe):
     """Coarse-to-fine ``netG`` (G1 + G2), multi-scale ``netD``, LSGAN + feature matching (+ VGG)."""
 
     name = "pix2pixhd"
+    options = (Option("lambda_FM", "--lambda-fm", "weight of the feature-matching loss (paper: 10)"),)
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS

@@ -3,7 +3,7 @@
 The networks and losses are in :mod:`course_utils.models.spade`. The input
 ``real_A`` is the RGB label map as the data set stores it (facades: the right
 half of each file, so ``direction="BtoA"``); ``netG`` snaps it to the CMP class
-colours (:data:`course_utils.palette.FACADES_COLOURS`) and one-hot encodes it,
+colours (:data:`course_utils.evaluation.palette.FACADES_COLOURS`) and one-hot encodes it,
 so ``pix2pix eval`` and ``translate`` work on label images unchanged.
 
 **The step** (paper section 4 and the official ``pix2pix_model.py``): ``netD``
@@ -25,19 +25,16 @@ import contextlib
 import torch
 
 from course_utils.errors import CourseError
-from course_utils.execution import adam
-from course_utils.models.pix2pixhd import feature_matching_loss
-from course_utils.models.spade import (
-    define_D_spade,
-    define_G_spade,
-    hinge_d_loss,
-    hinge_g_loss,
-    kl_divergence,
-)
-from course_utils.palette import FACADES_COLOURS
-from course_utils.precision import backward_and_step
-from course_utils.training import ModelRecipe
-from course_utils.training.pix2pixhd import vgg_loss_if_available
+from course_utils.evaluation.palette import FACADES_COLOURS
+from course_utils.losses.gan import hinge_d_loss, hinge_g_loss
+from course_utils.losses.perceptual import feature_matching_loss
+from course_utils.losses.pixel import kl_divergence
+from course_utils.models.init import set_requires_grad, unwrap
+from course_utils.models.spade import define_D_spade, define_G_spade
+from course_utils.training.execution import adam
+from course_utils.training.precision import backward_and_step
+from course_utils.training.recipes import ModelRecipe, Option
+from course_utils.training.recipes.pix2pixhd import vgg_loss_if_available
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "G_KLD", "D_real", "D_fake")
 MODEL_FIELDS = ("ngf", "n_up", "spade_hidden", "use_vae", "z_dim", "nef", "n_layers_E", "ndf", "n_layers_D",
@@ -71,15 +68,6 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def _module(net):
-    """The plain module behind a DDP or ``torch.compile`` wrapper."""
-    net = getattr(net, "module", net)
-    return getattr(net, "_orig_mod", net)
-
-
-def _set_requires_grad(net, flag: bool) -> None:
-    for p in net.parameters():
-        p.requires_grad_(flag)
 
 
 def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float = 10.0, lambda_VGG: float = 0.0,
@@ -98,8 +86,8 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
     """
     ctx = autocast or contextlib.nullcontext
     scaler_G, scaler_D = scalers or (None, None)
-    G = _module(netG)
-    num_D = len(_module(netD).nets)
+    G = unwrap(netG)
+    num_D = len(unwrap(netD).nets)
 
     with ctx():
         seg = G.labels(real_A)
@@ -108,7 +96,7 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
         else:
             fake_B, mu, logvar = netG(real_A), None, None
 
-    _set_requires_grad(netD, True)
+    set_requires_grad(netD, True)
     optD.zero_grad(set_to_none=True)
     with ctx():
         pred_real = netD(seg, real_B)
@@ -116,7 +104,7 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
         d_real, d_fake = hinge_d_loss(pred_real, True), hinge_d_loss(pred_fake, False)
     backward_and_step(optD, d_real + d_fake, scaler_D)
 
-    _set_requires_grad(netD, False)
+    set_requires_grad(netD, False)
     optG.zero_grad(set_to_none=True)
     with ctx():
         pred_fake = netD(seg, fake_B)
@@ -126,7 +114,7 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
         g_kld = lambda_KLD * kl_divergence(mu, logvar) if mu is not None else torch.zeros(())
         loss_G = g_gan + g_fm + g_vgg.to(g_gan.device) + g_kld.to(g_gan.device)
     backward_and_step(optG, loss_G, scaler_G)
-    _set_requires_grad(netD, True)
+    set_requires_grad(netD, True)
     return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(), "G_VGG": g_vgg.detach().item(),
             "G_KLD": g_kld.detach().item(), "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
 
@@ -135,6 +123,11 @@ class SpadeRecipe(ModelRecipe):
     """SPADE generator from the label map, multi-scale spectral-norm PatchGAN, hinge + feature matching."""
 
     name = "spade"
+    options = (
+        Option("lambda_FM", "--lambda-fm", "weight of the feature-matching loss (paper: 10)"),
+        Option("use_vae", "--use-vae", "train the VAE style encoder too (multimodal synthesis, KL weight 0.05)",
+               type=bool),
+    )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS

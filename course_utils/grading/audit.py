@@ -45,7 +45,7 @@ same as the release's cell with the same id is skipped too: the instructor wrote
 Limits: a static audit sees what the code *says*, not what it computes. A path built at run time
 (``"grade" + "book.db"``), an attribute name from ``getattr`` with a computed string, or a module
 reached through an object's attributes can hide from it; the runtime checks
-(:mod:`course_utils.integrity`) and the sandbox of ``pix2pix grade`` are the other layers. A
+(:mod:`course_utils.grading.integrity`) and the sandbox of ``pix2pix grade`` are the other layers. A
 finding is a reason for a human to look, not a verdict: the report names the notebook, cell and
 line.
 """

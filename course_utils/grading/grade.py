@@ -2,7 +2,7 @@
 
 For every student with a submission under ``submitted/<student>/<ASSIGNMENT>/``:
 
-1. **audit**: :func:`course_utils.audit.audit_notebook` against the release notebook;
+1. **audit**: :func:`course_utils.grading.audit.audit_notebook` against the release notebook;
 2. **scratch copy**: a fresh folder with ``nbgrader_config.py``, a copy of the course's
    ``gradebook.db`` from which every *other* student was removed, and only this student's
    submission (no ``solutions/``, no other submissions, no real gradebook);
@@ -22,7 +22,7 @@ For every student with a submission under ``submitted/<student>/<ASSIGNMENT>/``:
    A scratch gradebook that cannot be read scores 0. ``nbgrader generate_feedback`` and formgrader
    then work as after ``nbgrader autograde``.
 
-Inside each sandbox the course's executor (``course_utils.autograde.GuardedExecute``) checks the
+Inside each sandbox the course's executor (``course_utils.grading.autograde.GuardedExecute``) checks the
 kernel's integrity before every test cell and scores the remaining cells 0 when the kernel dies
 (``os._exit``, a segfault, out of memory).
 
@@ -226,7 +226,7 @@ def grade(course: Path, assignment: str, *, jobs: int = 2, students: list[str] |
     Raises:
         CourseError: no gradebook, an assignment unknown to it, or no submissions, with the fix.
     """
-    from course_utils.audit import audit_notebook, mark_for_review
+    from course_utils.grading.audit import audit_notebook, mark_for_review
 
     course = course.resolve()
     if not (course / "gradebook.db").is_file() or not (course / "nbgrader_config.py").is_file():

@@ -30,7 +30,7 @@ What is measured, and where it comes from:
   an off-the-shelf FCN segmenter ("FCN-score"). A generated *map* needs no
   segmenter: its classes are its flat colours. Each pixel of the real and the
   generated map gets the class of its nearest palette colour (see
-  :mod:`course_utils.palette`), and the per-class intersection over union is
+  :mod:`course_utils.evaluation.palette`), and the per-class intersection over union is
   accumulated over the whole split. This is the course's analogue of the
   FCN-score, not a number from the paper.
 
