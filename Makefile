@@ -20,7 +20,8 @@ export OMP_WAIT_POLICY ?= PASSIVE
 help:
 	@echo "make setup   create $(VENV), install course_utils[dev], fetch and verify the data"
 	@echo "make demo    install, fetch maps, then train aerial->map (cpu-quick) into $(RUN), evaluate, write samples"
-	@echo "make test    setup, then the whole test suite (unit tests, notebooks, nbgrader round trips)"
+	@echo "make test    setup, then the whole test suite: tests/unit, tests/integration, tests/course, notebooks"
+	@echo "make test-fast  the unit tier and the solution notebooks in fast mode (a few minutes)"
 	@echo "make lint    ruff and notebook hygiene"
 	@echo "make release regenerate notebooks/ from solutions/ with nbgrader"
 	@echo "make results write docs/results.md from the measurement records in results/*.jsonl"
@@ -45,6 +46,9 @@ demo: install
 test: setup
 	# Two xdist workers on two cores: one thread each (OpenMP spin-waits collapse when oversubscribed).
 	PIX2PIX_FAST=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -p no:cacheprovider --durations=25 tests solutions --nbmake --nbmake-timeout=600
+
+test-fast: setup
+	PIX2PIX_FAST=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider tests/unit solutions --nbmake --nbmake-timeout=600
 
 lint: install
 	$(BIN)/ruff check course_utils tests benchmarks scripts

@@ -68,13 +68,20 @@ def main() -> None:
             opt.step()
             times[name].append(time.perf_counter() - t0)
     diff = max((x - y).abs().max().item() for x, y in zip(params["course"], params["torch_fused"]))
-    print(json.dumps({
-        "config": a.config, "parameters": sum(p.numel() for p in params["course"]),
-        "ms_per_step": {k: round(1000 * statistics.median(v), 1) for k, v in times.items()},
-        "rounds_ms": {k: [round(1000 * x, 1) for x in v] for k, v in times.items()},
-        "max_param_difference_course_vs_torch_fused": diff,
-        "threads": torch.get_num_threads(), "torch": torch.__version__, "date": date.today().isoformat(),
-    }))
+    print(
+        json.dumps(
+            {
+                "config": a.config,
+                "parameters": sum(p.numel() for p in params["course"]),
+                "ms_per_step": {k: round(1000 * statistics.median(v), 1) for k, v in times.items()},
+                "rounds_ms": {k: [round(1000 * x, 1) for x in v] for k, v in times.items()},
+                "max_param_difference_course_vs_torch_fused": diff,
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+                "date": date.today().isoformat(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _release_module():
-    spec = importlib.util.spec_from_file_location("generate_release", REPO / "scripts" / "generate_release.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_release", REPO / "scripts" / "generate_release.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -44,7 +46,10 @@ def _release_module():
 def reference_submission(assignment: str, release_nb: Path):
     nb = nbformat.read(release_nb, as_version=4)
     src = next((REPO / "solutions" / assignment).glob("*.ipynb"))
-    answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nbformat.read(src, as_version=4).cells}
+    answers = {
+        c.metadata.get("nbgrader", {}).get("grade_id"): c.source
+        for c in nbformat.read(src, as_version=4).cells
+    }
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
@@ -53,7 +58,9 @@ def reference_submission(assignment: str, release_nb: Path):
 
 
 def full_marks(root: Path, assignment: str, students: list[str]) -> bool:
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    os.environ["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+    )
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
@@ -67,10 +74,14 @@ def full_marks(root: Path, assignment: str, students: list[str]) -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=20)
-    parser.add_argument("--assignments", nargs="*", default=None, help="default: every folder under solutions/")
+    parser.add_argument(
+        "--assignments", nargs="*", default=None, help="default: every folder under solutions/"
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip-serial", action="store_true", help="time only pix2pix grade")
-    parser.add_argument("--no-record", action="store_true", help="do not append to results/class_grading.jsonl")
+    parser.add_argument(
+        "--no-record", action="store_true", help="do not append to results/class_grading.jsonl"
+    )
     args = parser.parse_args(argv)
 
     rel = _release_module()
@@ -128,7 +139,11 @@ def main(argv=None) -> int:
     if not args.no_record:
         from course_utils.results import append_record
 
-        append_record("class_grading", result, "python benchmarks/class_grading.py " + " ".join(argv or sys.argv[1:]))
+        append_record(
+            "class_grading",
+            result,
+            "python benchmarks/class_grading.py " + " ".join(argv or sys.argv[1:]),
+        )
     return 0
 
 

@@ -44,7 +44,10 @@ def main(argv=None) -> int:
     proc = subprocess.run(args, cwd=work, env=env)
     seconds = time.time() - t0
     if proc.returncode:
-        print(f"demo_fresh_clone: `make demo` failed with exit code {proc.returncode}", file=sys.stderr)
+        print(
+            f"demo_fresh_clone: `make demo` failed with exit code {proc.returncode}",
+            file=sys.stderr,
+        )
         return proc.returncode
     metrics = json.loads((work / "runs" / "demo" / "metrics.json").read_text())
     record = {"total_seconds": round(seconds, 1), "within_15_minutes": seconds <= LIMIT_SECONDS,

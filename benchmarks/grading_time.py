@@ -36,7 +36,9 @@ STUDENT = "bench"
 
 
 def _release_module():
-    spec = importlib.util.spec_from_file_location("generate_release", REPO / "scripts" / "generate_release.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_release", REPO / "scripts" / "generate_release.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -93,8 +95,19 @@ def main(argv=None) -> int:
         for assignment in assignments:
             cpu0, t0 = _child_cpu(), time.perf_counter()
             proc = subprocess.run(
-                [sys.executable, "-m", "nbgrader", "autograde", assignment, f"--student={STUDENT}", "--force"],
-                cwd=tmp, env=env, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "nbgrader",
+                    "autograde",
+                    assignment,
+                    f"--student={STUDENT}",
+                    "--force",
+                ],
+                cwd=tmp,
+                env=env,
+                capture_output=True,
+                text=True,
             )
             wall, cpu = time.perf_counter() - t0, _child_cpu() - cpu0
             if proc.returncode != 0:

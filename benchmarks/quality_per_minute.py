@@ -69,7 +69,16 @@ def gflop_per_step(cfg) -> tuple[float, float]:
     out = []
     for gan_weight in (cfg.gan_weight, 0.0):
         with FlopCounterMode(display=False) as counter:
-            train_step(netG, netD, optG, optD, real_A, real_B, lambda_L1=cfg.lambda_L1, gan_weight=gan_weight)
+            train_step(
+                netG,
+                netD,
+                optG,
+                optD,
+                real_A,
+                real_B,
+                lambda_L1=cfg.lambda_L1,
+                gan_weight=gan_weight,
+            )
         out.append(counter.get_total_flops() / 1e9)
     return out[0], out[1]
 
@@ -83,11 +92,17 @@ def run_one(cfg, out_dir: Path, palette) -> dict:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     summary = train(cfg, out_dir, progress=False)
-    rows = [json.loads(line) for line in (out_dir / "losses.jsonl").read_text().splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in (out_dir / "losses.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     gan_steps = sum(1 for r in rows if r["D_real"] != 0.0 or r["D_fake"] != 0.0)
     netG, _ = generator_from_checkpoint(out_dir / "checkpoints" / "latest.pt")
     val = eval_dataset(dataset_folder("maps", "val"), cfg, progress=False)
-    metrics = evaluate(netG, val, device=torch.device("cpu"), mode="eval", palette=palette, progress=False)
+    metrics = evaluate(
+        netG, val, device=torch.device("cpu"), mode="eval", palette=palette, progress=False
+    )
     return {"steps": summary["step"], "gan_steps": gan_steps, "execution": summary["execution"],
             "train_seconds": round(summary["seconds"], 1), **metrics}
 
@@ -111,17 +126,26 @@ def plot(out: Path, labels: list[str] | None) -> Path:
             ax.plot(x, [sum(y) / len(y) for y in ys], "o-", label=label)
             for xi, y in zip(x, ys):
                 ax.plot([xi] * len(y), y, ".", color=ax.lines[-1].get_color(), alpha=0.5)
-    for ax, title, bar in zip(axes, ("road IoU (higher is better)", "acc@δ10 (higher is better)",
-                                     "RMSE (lower is better)"), (DEMO_BAR["road_iou"], DEMO_BAR["acc_delta10"],
-                                                                 DEMO_BAR["rmse"])):
+    for ax, title, bar in zip(
+        axes,
+        ("road IoU (higher is better)", "acc@δ10 (higher is better)", "RMSE (lower is better)"),
+        (DEMO_BAR["road_iou"], DEMO_BAR["acc_delta10"], DEMO_BAR["rmse"]),
+    ):
         ax.axhline(bar, color="k", ls="--", lw=0.8, label="make demo's bar")
         ax.set_title(title)
         ax.set_xlabel("training minutes")
         ax.grid(alpha=0.3)
         ax.legend()
-    cpu = {r["machine"]["cpu_model"] + " " + r["machine"].get("cpu_family_model", "") for rs in by.values()
-           for v in rs.values() for r in v}
-    fig.suptitle(f"Pix2Pix aerial → map, maps val (366 tiles); {', '.join(sorted(cpu))}; dots: seeds", fontsize=9)
+    cpu = {
+        r["machine"]["cpu_model"] + " " + r["machine"].get("cpu_family_model", "")
+        for rs in by.values()
+        for v in rs.values()
+        for r in v
+    }
+    fig.suptitle(
+        f"Pix2Pix aerial → map, maps val (366 tiles); {', '.join(sorted(cpu))}; dots: seeds",
+        fontsize=9,
+    )
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
@@ -143,14 +167,26 @@ def parse_overrides(items: list[str]) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--recipe", default="cpu-quick", help="a Pix2Pix preset, e.g. cpu-quick or cpu-quick-v1 (the earlier recipe)")
+    p.add_argument(
+        "--recipe",
+        default="cpu-quick",
+        help="a Pix2Pix preset, e.g. cpu-quick or cpu-quick-v1 (the earlier recipe)",
+    )
     p.add_argument("--budgets", type=float, nargs="+", default=[3, 6, 10.5], metavar="MINUTES")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig override")
-    p.add_argument("--label", default=None, help="the curve's name (default: the recipe and the overrides)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig override"
+    )
+    p.add_argument(
+        "--label", default=None, help="the curve's name (default: the recipe and the overrides)"
+    )
     p.add_argument("--out", default="runs/quality_per_minute", help="folder for the run folders")
-    p.add_argument("--no-record", action="store_true", help="print only; append nothing to results/")
-    p.add_argument("--plot", type=Path, default=None, help="draw the recorded curves to this PNG and exit")
+    p.add_argument(
+        "--no-record", action="store_true", help="print only; append nothing to results/"
+    )
+    p.add_argument(
+        "--plot", type=Path, default=None, help="draw the recorded curves to this PNG and exit"
+    )
     p.add_argument("--labels", nargs="+", default=None, help="with --plot: the curves to draw")
     add_execution_options(p)
     a = p.parse_args(argv)
@@ -165,11 +201,27 @@ def main(argv=None) -> int:
     label = a.label or " ".join([a.recipe, *a.set])
     palette = maps_palette()
     gflop, gflop_l1 = gflop_per_step(config(a.recipe, overrides))
-    command = shlex.join(["python", "benchmarks/quality_per_minute.py", *(argv if argv is not None else sys.argv[1:])])
+    command = shlex.join(
+        [
+            "python",
+            "benchmarks/quality_per_minute.py",
+            *(argv if argv is not None else sys.argv[1:]),
+        ]
+    )
     for seed in a.seeds:
         for budget in a.budgets:
-            cfg = config(a.recipe, {**overrides, **exec_overrides, "seed": seed, "time_budget": budget,
-                                    "epochs": 1000, "dataset": "maps", "direction": "AtoB"})
+            cfg = config(
+                a.recipe,
+                {
+                    **overrides,
+                    **exec_overrides,
+                    "seed": seed,
+                    "time_budget": budget,
+                    "epochs": 1000,
+                    "dataset": "maps",
+                    "direction": "AtoB",
+                },
+            )
             slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
             r = run_one(cfg, Path(a.out) / f"{slug}_seed{seed}_{budget:g}min", palette)
             l1_steps = r["steps"] - r["gan_steps"]

@@ -106,7 +106,10 @@ def conv_peak_gflops(device: torch.device, repeats: int = 5) -> dict:
     64x64 inputs, 256 -> 512 channels; FLOPs are ``2 * N * H_out * W_out * C_in
     * C_out * k * k``. The best time of ``repeats`` runs after one warm-up.
     """
-    shapes = {"4x4 stride 2, 256->512, 8x64x64": (4, 2, 1), "3x3 stride 1, 256->512, 8x64x64": (3, 1, 1)}
+    shapes = {
+        "4x4 stride 2, 256->512, 8x64x64": (4, 2, 1),
+        "3x3 stride 1, 256->512, 8x64x64": (3, 1, 1),
+    }
     best = {}
     for name, (k, stride, pad) in shapes.items():
         x = torch.randn(8, 256, 64, 64, device=device)
@@ -140,11 +143,18 @@ def main() -> None:
     p.add_argument("--config", choices=("paper", "cpu-quick", "cpu", "smoke"), default="paper")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds per path (at least 2)")
     p.add_argument("--steps", type=int, default=5, help="timed steps per round")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps per path first (compilation happens here)")
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="untimed steps per path first (compilation happens here)",
+    )
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
                    help="torch.compile on the default path (auto: as `pix2pix train` decides)")
-    p.add_argument("--no-record", action="store_true", help="print only; append nothing to results/")
+    p.add_argument(
+        "--no-record", action="store_true", help="print only; append nothing to results/"
+    )
     a = p.parse_args()
     if a.rounds < 2:
         p.error("--rounds must be at least 2")
@@ -169,22 +179,33 @@ def main() -> None:
     peaks = conv_peak_gflops(dev)
     peak = max(peaks.values())
     record = {
-        "config": a.config, "netG": cfg.netG, "ngf": cfg.ngf, "batch_size": cfg.batch_size,
+        "config": a.config,
+        "netG": cfg.netG,
+        "ngf": cfg.ngf,
+        "batch_size": cfg.batch_size,
         "crop_size": cfg.crop_size,
         "images_per_second": round(cfg.batch_size / sec_fast, 3),
         "plain_images_per_second": round(cfg.batch_size / sec_plain, 3),
         "speedup": round(sec_plain / sec_fast, 2),
-        "path": exe.describe(), "plain_path": plain_exe.describe(),
+        "path": exe.describe(),
+        "plain_path": plain_exe.describe(),
         "compile_seconds": round(compile_seconds, 1),
-        "seconds_per_step": round(sec_fast, 4), "plain_seconds_per_step": round(sec_plain, 4),
+        "seconds_per_step": round(sec_fast, 4),
+        "plain_seconds_per_step": round(sec_plain, 4),
         "rounds_seconds_per_step": {k: [round(v, 4) for v in vs] for k, vs in rounds.items()},
-        "steps_per_round": a.steps, "device": str(dev), "threads": torch.get_num_threads(),
-        "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
-        "cpu_model": cpu_model(), "cpu_bf16": cpu_bf16_support(),
+        "steps_per_round": a.steps,
+        "device": str(dev),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
+        "cpu_bf16": cpu_bf16_support(),
         "date": date.today().isoformat(),
         "gflop_per_step": round(gflop, 2),
-        "gflops_per_second": round(gflop / sec_fast, 1), "plain_gflops_per_second": round(gflop / sec_plain, 1),
-        "peak_gflops_per_second": peak, "peak_convolutions": peaks,
+        "gflops_per_second": round(gflop / sec_fast, 1),
+        "plain_gflops_per_second": round(gflop / sec_plain, 1),
+        "peak_gflops_per_second": peak,
+        "peak_convolutions": peaks,
         "fraction_of_peak": round(gflop / sec_fast / peak, 3),
         "plain_fraction_of_peak": round(gflop / sec_plain / peak, 3),
     }

@@ -59,7 +59,9 @@ README = REPO / "README.md"
 BADGE = "https://colab.research.google.com/github/{owner}/{name}/blob/{release}/notebooks/"
 CLONE = "git clone --depth 1 --branch {release} {repository} pix2pix-course"
 BADGE_RE = re.compile(r"https://colab\.research\.google\.com/github/[^/\s]+/[^/\s]+/blob/[^/\s]+/notebooks/")
-CLONE_RE = re.compile(r"git clone --depth 1(?: --branch \S+)? https://\S+? pix2pix-course(?=[\"'\s])")
+CLONE_RE = re.compile(
+    r"git clone --depth 1(?: --branch \S+)? https://\S+? pix2pix-course(?=[\"'\s])"
+)
 README_CLONE_RE = re.compile(r"git clone (?:--branch \S+ )?https://\S+")
 
 
@@ -76,18 +78,28 @@ def repository_settings(path: Path = SETTINGS) -> dict[str, str]:
     try:  # `key = "value"` lines and comments: the subset of TOML that course.toml uses (Python 3.10 has no tomllib)
         settings = dict(re.findall(r'(?m)^\s*(\w+)\s*=\s*"([^"]*)"\s*(?:#.*)?$', path.read_text()))
     except FileNotFoundError:
-        raise SystemExit(f"{path} is missing: it names the course's repository (see README, 'Publishing a fork')") from None
+        raise SystemExit(
+            f"{path} is missing: it names the course's repository (see README, 'Publishing a fork')"
+        ) from None
     repository = str(settings.get("repository", "")).rstrip("/")
     match = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?", repository)
     if not match:
-        raise SystemExit(f"{path}: repository = {repository!r} must look like https://github.com/OWNER/NAME "
-                         "(Colab's badge opens notebooks from GitHub)")
+        raise SystemExit(
+            f"{path}: repository = {repository!r} must look like https://github.com/OWNER/NAME "
+            "(Colab's badge opens notebooks from GitHub)"
+        )
     branch = str(settings.get("branch", "main"))
     release = str(settings.get("release", branch))
     for key, value in (("branch", branch), ("release", release)):
         if not re.fullmatch(r"[\w.-]+(?:/[\w.-]+)*", value):
             raise SystemExit(f"{path}: {key} = {value!r} is not a git branch or tag name")
-    return {"repository": repository, "branch": branch, "release": release, "owner": match[1], "name": match[2]}
+    return {
+        "repository": repository,
+        "branch": branch,
+        "release": release,
+        "owner": match[1],
+        "name": match[2],
+    }
 
 
 # The Colab set-up cell of every notebook. Its parts in braces come from course.toml and from the
@@ -145,19 +157,28 @@ def colab_setup_cell(source: str, settings: dict[str, str]) -> str:
     """
     match = DATASETS_RE.search(source)
     if not match:
-        raise SystemExit("a Colab set-up cell must fetch its data with `pix2pix data fetch NAMES --root ...`")
+        raise SystemExit(
+            "a Colab set-up cell must fetch its data with `pix2pix data fetch NAMES --root ...`"
+        )
     names = match[1].split()
     unknown = sorted(set(names) - set(DATA_SIZES))
     if unknown:
-        raise SystemExit(f"Colab set-up cell: unknown data sets {unknown}; known: {sorted(DATA_SIZES)}")
+        raise SystemExit(
+            f"Colab set-up cell: unknown data sets {unknown}; known: {sorted(DATA_SIZES)}"
+        )
     parts = [f"the course code (release {settings['release']})"] + [DATA_SIZES[n] for n in names]
     fetched = ", ".join(parts[:-1]) + " and " + parts[-1]
     header = textwrap.fill(
         f"Setup. On Google Colab this fetches {fetched}; "
         "anywhere else it does nothing (run `make setup` once in the repository instead). Running it again "
         "is safe: the clone is put back on the release, the install and the data are checked.",
-        width=100, initial_indent="# ", subsequent_indent="# ")
-    return COLAB_SETUP.format(header=header, datasets=" ".join(names), clone=CLONE.format(**settings), **settings)
+        width=100,
+        initial_indent="# ",
+        subsequent_indent="# ",
+    )
+    return COLAB_SETUP.format(
+        header=header, datasets=" ".join(names), clone=CLONE.format(**settings), **settings
+    )
 
 
 def write_repository(text: str, settings: dict[str, str], readme: bool = False) -> str:
@@ -171,7 +192,9 @@ def write_repository(text: str, settings: dict[str, str], readme: bool = False) 
     text = BADGE_RE.sub(BADGE.format(**settings).replace("\\", "\\\\"), text)
     text = CLONE_RE.sub(CLONE.format(**settings).replace("\\", "\\\\"), text)
     if readme:
-        text = README_CLONE_RE.sub(f"git clone --branch {settings['branch']} {settings['repository']}", text)
+        text = README_CLONE_RE.sub(
+            f"git clone --branch {settings['branch']} {settings['repository']}", text
+        )
     return text
 
 
@@ -266,9 +289,15 @@ def generate(assignments: list[str], out: Path, course_root: Path) -> list[Path]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("assignments", nargs="*", help="default: every folder under solutions/")
-    parser.add_argument("--out", type=Path, default=RELEASE, help="release folder (default: notebooks/)")
-    parser.add_argument("--course-root", type=Path, default=None,
-                        help="where gradebook.db lives (default: the repo, or a temporary folder with --out)")
+    parser.add_argument(
+        "--out", type=Path, default=RELEASE, help="release folder (default: notebooks/)"
+    )
+    parser.add_argument(
+        "--course-root",
+        type=Path,
+        default=None,
+        help="where gradebook.db lives (default: the repo, or a temporary folder with --out)",
+    )
     args = parser.parse_args(argv)
 
     known = find_assignments()
@@ -277,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no notebook under solutions/ for {unknown}; known: {known}")
 
-    if args.out.resolve() == RELEASE.resolve():  # the real release: sources follow course.toml first
+    if (
+        args.out.resolve() == RELEASE.resolve()
+    ):  # the real release: sources follow course.toml first
         for path in write_repository_everywhere(known, repository_settings()):
             print(f"repository URL updated in {path}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -292,7 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     stale = sorted(p.name for p in args.out.iterdir() if p.is_dir() and p.name not in known) \
         if args.out.is_dir() else []
     if stale:
-        print(f"warning: {args.out} has folders with no solution: {stale} (left untouched)", file=sys.stderr)
+        print(
+            f"warning: {args.out} has folders with no solution: {stale} (left untouched)",
+            file=sys.stderr,
+        )
     return 0
 
 

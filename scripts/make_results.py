@@ -16,7 +16,7 @@ column for every top-level number.
 
 The output depends only on the records: files, rows and commands are sorted, and
 the current time appears nowhere, so running it twice gives the same bytes
-(``tests/test_results_doc.py`` checks that the committed file is up to date).
+(``tests/unit/test_results_doc.py`` checks that the committed file is up to date).
 """
 
 from __future__ import annotations
@@ -92,7 +92,11 @@ TOPICS: dict[str, Topic] = {
             Column("RMSE", "rmse", ".2f"),
             Column("execution", "execution"),
         ),
-        sort=lambda r: (_num(r.get("budget_minutes")), str(r.get("label", "")), _num(r.get("seed"))),
+        sort=lambda r: (
+            _num(r.get("budget_minutes")),
+            str(r.get("label", "")),
+            _num(r.get("seed")),
+        ),
     ),
     "train_throughput": Topic(
         title="Training throughput",
@@ -274,8 +278,12 @@ def render(results: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--results", type=Path, default=REPO / "results", help="folder of *.jsonl records")
-    p.add_argument("--out", type=Path, default=REPO / "docs" / "results.md", help="Markdown file to write")
+    p.add_argument(
+        "--results", type=Path, default=REPO / "results", help="folder of *.jsonl records"
+    )
+    p.add_argument(
+        "--out", type=Path, default=REPO / "docs" / "results.md", help="Markdown file to write"
+    )
     a = p.parse_args(argv)
     text = render(a.results)
     a.out.parent.mkdir(parents=True, exist_ok=True)

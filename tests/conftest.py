@@ -5,22 +5,9 @@ from __future__ import annotations
 import functools
 import re
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
-
-
-def write_pairs(folder, n, size=64, seed=0):
-    """Write ``n`` JPEG A|B pairs of ``size x size`` halves: B is a colour-quantised copy of A."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(1, n + 1):
-        low = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
-        a = np.asarray(Image.fromarray(low).resize((size, size), Image.BILINEAR))
-        b = np.where(a > 127, 230, 40).astype(np.uint8)
-        Image.fromarray(np.concatenate([a, b], axis=1)).save(folder / f"{i}.jpg", quality=95)
-    return folder
+from helpers import write_facades, write_pairs
 
 
 @pytest.fixture
@@ -29,6 +16,14 @@ def pairs_root(tmp_path):
     root = tmp_path / "pairs"
     write_pairs(root / "train", 12, seed=1)
     write_pairs(root / "val", 4, seed=2)
+    return root
+
+
+@pytest.fixture
+def facades_root(tmp_path):
+    root = tmp_path / "facades"
+    write_facades(root / "train", 8, seed=1)
+    write_facades(root / "val", 4, seed=50)
     return root
 
 
@@ -56,16 +51,22 @@ def pytest_collection_modifyitems(config, items):
     """Run each solution notebook once, in the browser when the browser test runs.
 
     ``pytest --nbmake solutions`` executes every solution notebook in fast mode; the browser test
-    (tests/test_browser.py) executes the same code (the release with the solutions filled in, fast
+    (tests/course/test_browser.py) executes the same code (the release with the solutions filled in, fast
     mode, every cell) in a real JupyterLab, and the autograde round trips run it a third time. When
     the browser test is collected and can run (Playwright and Chromium present), the nbmake items of
     ``solutions/`` are deselected to keep ``make test`` within its time budget; without a browser
     they run as before.
     """
-    browser = [it for it in items if it.nodeid.startswith("tests/test_browser.py::test_release_runs_in_jupyterlab")]
+    browser = [
+        it
+        for it in items
+        if it.nodeid.startswith("tests/course/test_browser.py::test_release_runs_in_jupyterlab")
+    ]
     if not browser:
         return
-    nbmake = [it for it in items if it.nodeid.startswith("solutions/") and it.nodeid.endswith(".ipynb")]
+    nbmake = [
+        it for it in items if it.nodeid.startswith("solutions/") and it.nodeid.endswith(".ipynb")
+    ]
     if nbmake:
         config.hook.pytest_deselected(items=nbmake)
         items[:] = [it for it in items if it not in nbmake]
@@ -76,19 +77,20 @@ def pytest_collection_modifyitems(config, items):
 # Some tests share an expensive module-scoped fixture or process, and must run one after the other on
 # one worker: the browser test (a course folder graded by nbgrader, JupyterLab and Chromium: about a
 # minute to set up), the class-grading test (a class graded by `pix2pix grade`) and each notebook's
-# mistake catalogue (tests/test_mistakes.py computes the notebook's unchanged prefix once and forks).
+# mistake catalogue (tests/course/test_mistakes.py computes the notebook's unchanged prefix once and forks).
 # pytest-xdist's own way, ``@pytest.mark.xdist_group`` with ``--dist loadgroup``, does nothing with
 # pytest 9 (measured with pytest 9.2 / pytest-xdist 3.8: xdist tags the group onto ``item._nodeid``,
 # which pytest 9 no longer reads), so every such test set its fixture up on both workers. This
 # scheduler groups them by node id instead; every other test is its own unit, as with ``--dist load``.
 
+
 def work_unit(nodeid: str) -> str:
     """The work unit (scope) of a test: tests with the same unit run in order on one worker."""
-    if nodeid.startswith(("tests/test_browser.py::", "tests/test_grade.py::")):
+    if nodeid.startswith(("tests/course/test_browser.py::", "tests/course/test_grade.py::")):
         return nodeid.split("::", 1)[0]
-    match = re.match(r"tests/test_mistakes\.py::\w+\[(\d\d_\w+?)(::|\])", nodeid)
+    match = re.match(r"tests/course/test_mistakes\.py::\w+\[(\d\d_\w+?)(::|\])", nodeid)
     if match:
-        return f"tests/test_mistakes.py[{match.group(1)}]"
+        return f"tests/course/test_mistakes.py[{match.group(1)}]"
     return nodeid
 
 
@@ -96,16 +98,15 @@ def work_unit(nodeid: str) -> str:
 # scheduler hands units out longest first: a worker that is given a long unit near the end would
 # leave the other worker idle, and `make test` would take that much longer.
 UNIT_SECONDS = (
-    ("tests/test_browser.py", 480),
-    ("tests/test_grade.py", 150),
-    ("tests/test_mistakes.py[", 90),
-    ("tests/test_nbgrader.py::test_autograde", 70),
-    ("tests/test_nbgrader.py::test_validate", 30),
-    ("tests/test_cheats.py::test_cheat_scores", 20),
-    ("tests/test_train.py::test_sigkill", 30),
-    ("tests/test_train.py::test_ddp", 30),
-    ("tests/test_pix2pixhd.py::test_sigkill", 30),
-    ("tests/test_pix2pixhd.py::test_ddp", 30),
+    ("tests/course/test_browser.py", 480),
+    ("tests/course/test_grade.py", 150),
+    ("tests/course/test_mistakes.py[", 90),
+    ("tests/course/test_nbgrader.py::test_autograde", 70),
+    ("tests/course/test_nbgrader.py::test_validate", 30),
+    ("tests/course/test_cheats.py::test_cheat_scores", 20),
+    ("tests/integration/test_train.py::test_sigkill", 30),
+    ("tests/integration/test_train.py::test_ddp", 30),
+    ("tests/integration/test_pix2pixhd.py::test_ddp", 30),
 )
 
 
