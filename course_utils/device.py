@@ -29,23 +29,14 @@ def pick_device(requested: str | None = None) -> torch.device:
         try:
             dev = torch.device(requested)
         except RuntimeError:
-            raise DeviceError(
-                f"--device {requested!r} is not a device; use cpu, cuda, cuda:1 or mps"
-            ) from None
+            raise DeviceError(f"--device {requested!r} is not a device; use cpu, cuda, cuda:1 or mps") from None
         if dev.type == "cuda" and not torch.cuda.is_available():
             alt = "mps" if mps_available() else "cpu"
-            raise DeviceError(
-                f"--device {requested}: CUDA is not available on this machine; use --device {alt}"
-            )
+            raise DeviceError(f"--device {requested}: CUDA is not available on this machine; use --device {alt}")
         if dev.type == "mps" and not mps_available():
-            built = (
-                getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_built()
-            )
-            why = (
-                "this torch has MPS but the machine cannot run it (it needs macOS 12.3+ on Apple silicon)"
-                if built
-                else "this machine or torch build has no Apple GPU support"
-            )
+            built = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_built()
+            why = ("this torch has MPS but the machine cannot run it (it needs macOS 12.3+ on Apple silicon)"
+                   if built else "this machine or torch build has no Apple GPU support")
             raise DeviceError(f"--device mps: {why}; use --device cpu"
                              f"{' or --device cuda' if torch.cuda.is_available() else ''}")
         return dev

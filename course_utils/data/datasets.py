@@ -52,10 +52,7 @@ def _open_pair(path: Path, min_half_side: int, why_small: str, paired: bool = Tr
     w, h = rgb.size
     if not paired:
         if min(w, h) < min_half_side:
-            return (
-                None,
-                f"too small: {w}x{h} px, at least {min_half_side}x{min_half_side} is needed{why_small}",
-            )
+            return None, f"too small: {w}x{h} px, at least {min_half_side}x{min_half_side} is needed{why_small}"
         return rgb, None
     if w != 2 * h:
         return None, (
@@ -198,9 +195,7 @@ class PairedImageDataset(torch.utils.data.Dataset):
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
         if interpolation not in _RESAMPLE:
-            raise ValueError(
-                f"interpolation must be 'bicubic' or 'bilinear', got {interpolation!r}"
-            )
+            raise ValueError(f"interpolation must be 'bicubic' or 'bilinear', got {interpolation!r}")
         if not isinstance(crop_size, int) or crop_size < 1:
             raise ValueError(f"crop_size must be a positive integer, got {crop_size!r}")
         if load_size is not None:
@@ -222,9 +217,7 @@ class PairedImageDataset(torch.utils.data.Dataset):
 
         if load_size is None:
             self._min_half = crop_size
-            self._why_small = (
-                f" to cut a {crop_size}x{crop_size} crop at native size (load_size=None)"
-            )
+            self._why_small = f" to cut a {crop_size}x{crop_size} crop at native size (load_size=None)"
         else:
             self._min_half = math.ceil(load_size / 2)
             self._why_small = (
@@ -358,9 +351,7 @@ class SuperResolutionDataset(torch.utils.data.Dataset):
             raise ValueError(f"scale must be an integer >= 2 (SRGAN: 4), got {scale!r}")
         if crop_size is not None:
             if not isinstance(crop_size, int) or crop_size < scale:
-                raise ValueError(
-                    f"crop_size must be None or an integer >= scale ({scale}), got {crop_size!r}"
-                )
+                raise ValueError(f"crop_size must be None or an integer >= scale ({scale}), got {crop_size!r}")
             if crop_size % scale:
                 raise ValueError(
                     f"crop_size ({crop_size}) must be a multiple of scale ({scale}), e.g. "
@@ -377,9 +368,7 @@ class SuperResolutionDataset(torch.utils.data.Dataset):
         self.cache = cache
         self._min_side = crop_size if crop_size is not None else scale
         what = "crop" if crop_size is not None else "image"
-        self._why_small = (
-            f" for a {self._min_side}x{self._min_side} high-resolution {what} (lower crop_size)"
-        )
+        self._why_small = f" for a {self._min_side}x{self._min_side} high-resolution {what} (lower crop_size)"
         self.paths = list_images(self.folder, max_items)
         values = _scan(self.folder, self.paths, self._min_side, self._why_small,
                        self._image if cache else None, threads or _default_threads(), progress,
@@ -439,13 +428,9 @@ def bicubic_downscale(image: torch.Tensor, scale: int) -> torch.Tensor:
         ValueError: if the image is not uint8 ``(3, H, W)`` or ``H``/``W`` are not multiples of ``scale``.
     """
     if image.dtype != torch.uint8 or image.dim() != 3 or image.shape[0] != 3:
-        raise ValueError(
-            f"bicubic_downscale expects a uint8 (3, H, W) tensor, got {image.dtype} {tuple(image.shape)}"
-        )
+        raise ValueError(f"bicubic_downscale expects a uint8 (3, H, W) tensor, got {image.dtype} {tuple(image.shape)}")
     _, h, w = image.shape
     if h % scale or w % scale:
-        raise ValueError(
-            f"bicubic_downscale: {h}x{w} is not a multiple of scale {scale}; crop it first"
-        )
+        raise ValueError(f"bicubic_downscale: {h}x{w} is not a multiple of scale {scale}; crop it first")
     pil = Image.fromarray(image.permute(1, 2, 0).numpy())
     return _to_uint8_chw(pil.resize((w // scale, h // scale), Image.Resampling.BICUBIC))

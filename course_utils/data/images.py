@@ -8,9 +8,7 @@ from pathlib import Path
 from course_utils.errors import DataError
 
 # What PIL decodes and the course accepts, everywhere: data sets, palettes, translate.
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm"}
-)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm"})
 
 _KNOWN = ("maps", "facades")
 
@@ -25,9 +23,7 @@ def _fetch_hint(folder: Path) -> str:
     name = folder.parent.name
     if name in _KNOWN:
         return f"run `pix2pix data fetch {name}` (data root: {folder.parent.parent})"
-    return (
-        "for the course data run `pix2pix data fetch maps` (or facades); otherwise check the path"
-    )
+    return "for the course data run `pix2pix data fetch maps` (or facades); otherwise check the path"
 
 
 def list_images(folder: str | Path, max_items: int | None = None) -> list[Path]:
@@ -41,9 +37,7 @@ def list_images(folder: str | Path, max_items: int | None = None) -> list[Path]:
     if not folder.exists():
         raise DataError(f"image folder {folder} does not exist; {_fetch_hint(folder)}")
     if not folder.is_dir():
-        raise DataError(
-            f"{folder} is a file, not a folder of A|B images; pass the folder that holds them"
-        )
+        raise DataError(f"{folder} is a file, not a folder of A|B images; pass the folder that holds them")
     files = [
         p
         for p in folder.iterdir()

@@ -253,9 +253,7 @@ def overlap_tile_predict(
 
     for y in starts(height):
         for x in starts(width):
-            tile = torch.from_numpy(
-                np.ascontiguousarray(padded[y : y + input_size, x : x + input_size])
-            )
+            tile = torch.from_numpy(np.ascontiguousarray(padded[y : y + input_size, x : x + input_size]))
             logits = net(tile[None, None].to(device))
             if tuple(logits.shape[-2:]) != (output_size, output_size):
                 raise ValueError(

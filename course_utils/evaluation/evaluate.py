@@ -136,9 +136,7 @@ def generator_mode(netG: nn.Module, mode: str, device, seed: int | None = 0):
 # ----------------------------------------------------------------------------
 
 def _batches(dataset, batch_size: int):
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=False, num_workers=0
-    )
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     for batch in loader:
         if not isinstance(batch, dict) or "real_A" not in batch or "real_B" not in batch:
             got = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
@@ -246,9 +244,7 @@ def evaluate(
     if progress:
         from tqdm.auto import tqdm
 
-        batches = tqdm(
-            batches, total=math.ceil(len(dataset) / batch_size), desc="evaluate", unit="batch"
-        )
+        batches = tqdm(batches, total=math.ceil(len(dataset) / batch_size), desc="evaluate", unit="batch")
 
     n = 0
     with generator_mode(netG, mode, device, seed):
@@ -281,9 +277,7 @@ def evaluate(
     if cm is not None:
         iou = iou_from_confusion(cm)
         # None (JSON null), not NaN, for a class absent from both real and generated maps.
-        result["iou"] = {
-            name: (None if np.isnan(v) else float(v)) for name, v in zip(palette.class_names, iou)
-        }
+        result["iou"] = {name: (None if np.isnan(v) else float(v)) for name, v in zip(palette.class_names, iou)}
         result["mean_iou"] = nanmean_or_nan(iou)
     return result
 
@@ -345,9 +339,7 @@ def _run_whole(netG, x: torch.Tensor, multiple: int, upscale: int = 1) -> torch.
     return netG(xp)[..., : h * upscale, : w * upscale]
 
 
-def _run_tiled(
-    netG, x: torch.Tensor, tile: int, overlap: int, batch_size: int, upscale: int = 1
-) -> torch.Tensor:
+def _run_tiled(netG, x: torch.Tensor, tile: int, overlap: int, batch_size: int, upscale: int = 1) -> torch.Tensor:
     """``netG`` on overlapping ``tile`` x ``tile`` tiles of ``x``, blended; the output is ``upscale`` times larger."""
     h, w = x.shape[-2:]
     xp = _pad(x, max(0, tile - h), max(0, tile - w))
@@ -573,9 +565,7 @@ def evaluate_sr(
     if progress:
         from tqdm.auto import tqdm
 
-        batches = tqdm(
-            batches, total=math.ceil(len(dataset) / batch_size), desc="evaluate", unit="batch"
-        )
+        batches = tqdm(batches, total=math.ceil(len(dataset) / batch_size), desc="evaluate", unit="batch")
     n = 0
     ctx = generator_mode(netG, "eval", device) if netG is not None else contextlib.nullcontext()
     with ctx:
@@ -583,10 +573,8 @@ def evaluate_sr(
             real = to_uint8(batch["real_B"])
             lr = to_uint8(batch["real_A"])
             if real.shape[1] != lr.shape[1] * scale or real.shape[2] != lr.shape[2] * scale:
-                raise ValueError(
-                    f"evaluate_sr: real_B {real.shape[1:3]} is not scale={scale} times real_A "
-                    f"{lr.shape[1:3]}; build the dataset with the same scale"
-                )
+                raise ValueError(f"evaluate_sr: real_B {real.shape[1:3]} is not scale={scale} times real_A "
+                                 f"{lr.shape[1:3]}; build the dataset with the same scale")
             bic = bicubic_upscale(lr, scale)
             for key, v in sr_scores(real, bic, scale).items():
                 per["bicubic_" + key].append(v)
@@ -594,10 +582,8 @@ def evaluate_sr(
             if netG is not None:
                 fake_B = netG(batch["real_A"].to(device)).float()
                 if tuple(fake_B.shape) != tuple(batch["real_B"].shape):
-                    raise ValueError(
-                        f"netG output has shape {tuple(fake_B.shape)}, but real_B has "
-                        f"{tuple(batch['real_B'].shape)}: netG must upscale by scale={scale}"
-                    )
+                    raise ValueError(f"netG output has shape {tuple(fake_B.shape)}, but real_B has "
+                                     f"{tuple(batch['real_B'].shape)}: netG must upscale by scale={scale}")
                 fake = to_uint8(fake_B)
                 for key, v in sr_scores(real, fake, scale).items():
                     per[key].append(v)
@@ -606,9 +592,7 @@ def evaluate_sr(
                 for i in range(len(real)):
                     stem = Path(paths[i]).stem if paths is not None else "image"
                     row = [bic[i]] + ([fake[i]] if fake is not None else []) + [real[i]]
-                    Image.fromarray(np.concatenate(row, axis=1)).save(
-                        out_dir / f"{n + i:04d}_{stem}.png"
-                    )
+                    Image.fromarray(np.concatenate(row, axis=1)).save(out_dir / f"{n + i:04d}_{stem}.png")
             n += len(real)
     result: dict = {"n_images": n}
     for key in SR_RESULT_KEYS[1:]:

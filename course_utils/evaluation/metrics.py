@@ -131,9 +131,7 @@ def to_uint8(images) -> np.ndarray:
     else:
         raise ValueError(f"to_uint8 expects a torch.Tensor or numpy array, got {_describe(images)}")
     if arr.ndim != 4 or arr.shape[1] != 3:
-        hint = (
-            " For a single image pass image[None]." if arr.ndim == 3 and arr.shape[0] == 3 else ""
-        )
+        hint = " For a single image pass image[None]." if arr.ndim == 3 and arr.shape[0] == 3 else ""
         raise ValueError(f"to_uint8 expects shape (N, 3, H, W), got {_describe(images)}.{hint}")
     out = np.clip(np.round((arr + 1.0) * 127.5), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(out.transpose(0, 2, 3, 1))
@@ -440,11 +438,7 @@ def mean_iou(real, fake, colours, classes=None) -> tuple[np.ndarray, float]:
     if classes is None:
         classes = np.arange(len(centres))
     classes = np.asarray(classes)
-    if (
-        classes.shape != (len(centres),)
-        or not np.issubdtype(classes.dtype, np.integer)
-        or (classes < 0).any()
-    ):
+    if classes.shape != (len(centres),) or not np.issubdtype(classes.dtype, np.integer) or (classes < 0).any():
         raise ValueError(
             f"classes must be {len(centres)} non-negative ints (one per colour), got {_describe(classes)}"
         )
@@ -532,16 +526,10 @@ def ssim_y(real, fake, border: int = 4) -> np.ndarray:
     real, fake = _check_pair(real, fake)
     yr, yf = luma_y(real, border), luma_y(fake, border)
     if min(yr.shape[1:]) < 11:
-        raise ValueError(
-            f"ssim_y needs at least 11 x 11 pixels after cropping {border}, got {yr.shape[1:]}"
-        )
+        raise ValueError(f"ssim_y needs at least 11 x 11 pixels after cropping {border}, got {yr.shape[1:]}")
     return np.array(
-        [
-            structural_similarity(
-                r, f, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
-            )
-            for r, f in zip(yr, yf)
-        ],
+        [structural_similarity(r, f, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+         for r, f in zip(yr, yf)],
         dtype=np.float64,
     )
 
@@ -566,9 +554,4 @@ def bicubic_upscale(images, scale: int = 4) -> np.ndarray:
     """
     images = _check_images(images, "images")
     h, w = images.shape[1:3]
-    return np.stack(
-        [
-            np.asarray(Image.fromarray(im).resize((w * scale, h * scale), Image.BICUBIC))
-            for im in images
-        ]
-    )
+    return np.stack([np.asarray(Image.fromarray(im).resize((w * scale, h * scale), Image.BICUBIC)) for im in images])

@@ -85,28 +85,19 @@ class Palette:
 
     def __post_init__(self):
         colours = np.asarray(self.colours)
-        if (
-            colours.ndim != 2
-            or colours.shape[1] != 3
-            or len(colours) != len(self.names)
-            or not len(colours)
-        ):
+        if colours.ndim != 2 or colours.shape[1] != 3 or len(colours) != len(self.names) or not len(colours):
             raise ValueError(
                 f"Palette needs one (R, G, B) colour per name, at least one: {len(self.names)} names, "
                 f"colours of shape {colours.shape}"
             )
         if (colours < 0).any() or (colours > 255).any():
-            raise ValueError(
-                f"Palette colours must be RGB values in [0, 255], got {colours.tolist()}"
-            )
+            raise ValueError(f"Palette colours must be RGB values in [0, 255], got {colours.tolist()}")
         object.__setattr__(self, "names", tuple(str(n) for n in self.names))
         object.__setattr__(self, "colours", colours.astype(np.uint8))
         if self.fractions is not None:
             fr = np.asarray(self.fractions, dtype=np.float64)
             if fr.shape != (len(self.names),):
-                raise ValueError(
-                    f"Palette fractions must have shape ({len(self.names)},), got {fr.shape}"
-                )
+                raise ValueError(f"Palette fractions must have shape ({len(self.names)},), got {fr.shape}")
             object.__setattr__(self, "fractions", fr)
 
     def __len__(self) -> int:
@@ -129,9 +120,7 @@ class Palette:
         """``(C,)`` pixel share of each class (sum over its colours), or ``None``."""
         if self.fractions is None:
             return None
-        return np.bincount(
-            self.class_index, weights=self.fractions, minlength=len(self.class_names)
-        )
+        return np.bincount(self.class_index, weights=self.fractions, minlength=len(self.class_names))
 
     def classify(self, images) -> np.ndarray:
         """Class labels ``(N, H, W)`` int64 (indices into :attr:`class_names`) of
@@ -296,10 +285,7 @@ def _peaks(px: np.ndarray, bin_size: int, min_separation: float, max_candidates:
     count = np.bincount(flat, minlength=nb**3)
     dens = _box3(count.reshape(nb, nb, nb).astype(np.float64))
     # per-block sums of the pixel values, so a block's mean colour costs O(1)
-    sums = [
-        _box3(np.bincount(flat, weights=px[:, c], minlength=nb**3).reshape(nb, nb, nb))
-        for c in range(3)
-    ]
+    sums = [_box3(np.bincount(flat, weights=px[:, c], minlength=nb**3).reshape(nb, nb, nb)) for c in range(3)]
     padded = np.pad(dens, 1, constant_values=-1.0)
     is_max = dens > 0
     for i in (0, 1, 2):
@@ -441,9 +427,7 @@ def load_or_derive_palette(train_folder, cache_file=None, **derive_kwargs) -> Pa
             ):
                 return Palette.from_dict(data)
         except (OSError, ValueError, KeyError, TypeError) as e:
-            warnings.warn(
-                f"ignoring unreadable palette cache {cache} ({e}); deriving again", stacklevel=2
-            )
+            warnings.warn(f"ignoring unreadable palette cache {cache} ({e}); deriving again", stacklevel=2)
     palette = derive_map_palette(folder, **derive_kwargs)
     data = {
         "format": PALETTE_FORMAT,
@@ -459,9 +443,7 @@ def load_or_derive_palette(train_folder, cache_file=None, **derive_kwargs) -> Pa
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.replace(cache)
     except OSError as e:
-        warnings.warn(
-            f"could not write the palette cache {cache} ({e}); using it uncached", stacklevel=2
-        )
+        warnings.warn(f"could not write the palette cache {cache} ({e}); using it uncached", stacklevel=2)
     return palette
 
 
@@ -482,36 +464,12 @@ def maps_palette(root=None) -> Palette:
 # facades: the CMP classes
 # ----------------------------------------------------------------------------
 
-FACADES_CLASSES = (
-    "background",
-    "facade",
-    "window",
-    "door",
-    "cornice",
-    "sill",
-    "balcony",
-    "blind",
-    "deco",
-    "molding",
-    "pillar",
-    "shop",
-)
+FACADES_CLASSES = ("background", "facade", "window", "door", "cornice", "sill", "balcony", "blind", "deco",
+                   "molding", "pillar", "shop")
 """The 12 classes of the CMP Facade Database in its label order 1-12 (Tyleček and Šára, GCPR 2013)."""
 
-FACADES_COLOURS = (
-    (0, 0, 222),
-    (1, 48, 254),
-    (2, 127, 254),
-    (2, 207, 255),
-    (33, 254, 225),
-    (112, 254, 144),
-    (192, 254, 64),
-    (254, 240, 3),
-    (254, 159, 2),
-    (254, 80, 1),
-    (251, 1, 2),
-    (174, 0, 1),
-)
+FACADES_COLOURS = ((0, 0, 222), (1, 48, 254), (2, 127, 254), (2, 207, 255), (33, 254, 225), (112, 254, 144),
+                   (192, 254, 64), (254, 240, 3), (254, 159, 2), (254, 80, 1), (251, 1, 2), (174, 0, 1))
 """RGB colour of each class of :data:`FACADES_CLASSES` in the pix2pix release's label maps (the right halves).
 
 The release draws label ``k`` (1-12) with one flat colour along a blue-to-red
@@ -543,14 +501,8 @@ def facades_palette() -> Palette:
     return Palette(FACADES_CLASSES, np.array(FACADES_COLOURS))
 
 
-def snap_label_map(
-    images,
-    palette: Palette | None = None,
-    *,
-    far_distance: float = LABEL_FAR_DISTANCE,
-    max_far_fraction: float = LABEL_MAX_FAR_FRACTION,
-    what: str = "label map",
-) -> np.ndarray:
+def snap_label_map(images, palette: Palette | None = None, *, far_distance: float = LABEL_FAR_DISTANCE,
+                   max_far_fraction: float = LABEL_MAX_FAR_FRACTION, what: str = "label map") -> np.ndarray:
     """Snap the pixels of JPEG label maps to the nearest class colour: class indices ``(N, H, W)`` int64.
 
     JPEG compression bleeds the flat label colours into each other at region
@@ -573,9 +525,7 @@ def snap_label_map(
     if single:
         arr = arr[None]
     if arr.ndim != 4 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
-        raise DataError(
-            f"{what}: expected uint8 RGB images of shape (N, H, W, 3), got {arr.dtype} {arr.shape}"
-        )
+        raise DataError(f"{what}: expected uint8 RGB images of shape (N, H, W, 3), got {arr.dtype} {arr.shape}")
     labels = np.empty(arr.shape[:3], dtype=np.int64)
     centres = palette.colours.astype(np.int32)
     for i, im in enumerate(arr):
@@ -596,14 +546,7 @@ def labels_to_rgb(labels, palette: Palette | None = None) -> np.ndarray:
     """Class indices ``(..., H, W)`` -> uint8 RGB ``(..., H, W, 3)`` in the palette's colours (first colour of each class)."""
     palette = palette if palette is not None else facades_palette()
     labels = np.asarray(labels)
-    first = np.array(
-        [
-            palette.colours[list(palette.class_index).index(c)]
-            for c in range(len(palette.class_names))
-        ]
-    )
+    first = np.array([palette.colours[list(palette.class_index).index(c)] for c in range(len(palette.class_names))])
     if labels.size and (labels.min() < 0 or labels.max() >= len(first)):
-        raise ValueError(
-            f"labels must be in [0, {len(first)}), got [{labels.min()}, {labels.max()}]"
-        )
+        raise ValueError(f"labels must be in [0, {len(first)}), got [{labels.min()}, {labels.max()}]")
     return first[labels].astype(np.uint8)

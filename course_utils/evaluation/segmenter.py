@@ -67,9 +67,7 @@ class SegmenterSettings:
     max_train_items: int | None = None
 
 
-def load_facades(
-    folder, size: int = SEG_SIZE, max_items: int | None = None, progress: bool = False
-):
+def load_facades(folder, size: int = SEG_SIZE, max_items: int | None = None, progress: bool = False):
     """Photos and snapped labels of a facades split, at ``size x size``.
 
     Returns:
@@ -96,9 +94,7 @@ def load_facades(
             raise DataError(f"{p}: not a 2:1 photo | label pair ({w}x{h} px)")
         photos.append(np.asarray(im.crop((0, 0, h, h)).resize((size, size), Image.BILINEAR)))
         lab = snap_label_map(np.asarray(im.crop((h, 0, w, h))), what=f"{p} (label half)")
-        labels.append(
-            np.asarray(Image.fromarray(lab.astype(np.uint8)).resize((size, size), Image.NEAREST))
-        )
+        labels.append(np.asarray(Image.fromarray(lab.astype(np.uint8)).resize((size, size), Image.NEAREST)))
     return np.stack(photos), np.stack(labels).astype(np.int64), paths
 
 
@@ -117,9 +113,7 @@ def _to_input(photos: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.array(photos)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
-def train_segmenter(
-    train_folder, settings: SegmenterSettings = SegmenterSettings(), progress: bool = True
-):
+def train_segmenter(train_folder, settings: SegmenterSettings = SegmenterSettings(), progress: bool = True):
     """Train the segmenter on a facades training split; returns ``(net in eval mode, info dict)``."""
     from tqdm.auto import tqdm
 
@@ -135,9 +129,7 @@ def train_segmenter(
         x, y = x_all[idx], y_all[idx]
         flip = torch.rand(len(idx), generator=g) < 0.5
         x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
-        lr = settings.lr * min(
-            1.0, 2 * (1 - step / settings.steps)
-        )  # constant, then linear decay over the second half
+        lr = settings.lr * min(1.0, 2 * (1 - step / settings.steps))  # constant, then linear decay over the second half
         for group in opt.param_groups:
             group["lr"] = lr
         loss = F.cross_entropy(net(x), y)
@@ -178,35 +170,24 @@ def load_or_train_segmenter(root=None, settings: SegmenterSettings | None = None
     if weights.is_file() and meta_path.is_file():
         try:
             meta = json.loads(meta_path.read_text())
-            if (
-                meta.get("format") == CACHE_FORMAT
-                and meta.get("settings") == asdict(settings)
-                and meta.get("n_train_files") == n_files
-                and meta.get("sha256") == _sha256(weights)
-            ):
+            if (meta.get("format") == CACHE_FORMAT and meta.get("settings") == asdict(settings)
+                    and meta.get("n_train_files") == n_files and meta.get("sha256") == _sha256(weights)):
                 net = build_segmenter(settings)
                 net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
                 return net.eval(), meta
         except (OSError, ValueError, KeyError, RuntimeError):
             pass  # retrain below
     if progress:
-        print(
-            f"training the facades segmenter on {train_dir} ({settings.steps} steps; cached in {weights})",
-            flush=True,
-        )
+        print(f"training the facades segmenter on {train_dir} ({settings.steps} steps; cached in {weights})",
+              flush=True)
     net, info = train_segmenter(train_dir, settings, progress)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tmp = weights.with_suffix(".tmp")
     torch.save(net.state_dict(), tmp)
     tmp.replace(weights)
-    meta = {
-        "format": CACHE_FORMAT,
-        "settings": asdict(settings),
-        "sha256": _sha256(weights),
-        "source": str(train_dir),
-        **info,
-        "note": "Trained by course_utils.evaluation.segmenter on the facades train split; derived data, do not commit.",
-    }
+    meta = {"format": CACHE_FORMAT, "settings": asdict(settings), "sha256": _sha256(weights),
+            "source": str(train_dir), **info,
+            "note": "Trained by course_utils.evaluation.segmenter on the facades train split; derived data, do not commit."}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     return net, meta
 
@@ -215,10 +196,7 @@ def load_or_train_segmenter(root=None, settings: SegmenterSettings | None = None
 def segment(net: nn.Module, photos: np.ndarray, batch_size: int = 16) -> np.ndarray:
     """Class indices ``(N, S, S)`` of uint8 photos ``(N, S, S, 3)`` (``S`` a multiple of 128 for ``unet_128``)."""
     net.eval()
-    out = [
-        net(_to_input(photos[i : i + batch_size])).argmax(1).numpy()
-        for i in range(0, len(photos), batch_size)
-    ]
+    out = [net(_to_input(photos[i : i + batch_size])).argmax(1).numpy() for i in range(0, len(photos), batch_size)]
     return np.concatenate(out)
 
 
@@ -233,15 +211,9 @@ def segmentation_scores(pred: np.ndarray, target: np.ndarray) -> dict:
     iou = iou_from_confusion(cm)
     present = cm.sum(1) > 0
     class_acc = np.diag(cm)[present] / cm.sum(1)[present]
-    return {
-        "pixel_accuracy": float(np.trace(cm) / cm.sum()),
-        "mean_class_accuracy": float(class_acc.mean()),
-        "mean_iou": float(np.nanmean(iou[present])),
-        "iou": {
-            name: (None if np.isnan(v) else round(float(v), 4))
-            for name, v in zip(FACADES_CLASSES, iou)
-        },
-    }
+    return {"pixel_accuracy": float(np.trace(cm) / cm.sum()), "mean_class_accuracy": float(class_acc.mean()),
+            "mean_iou": float(np.nanmean(iou[present])),
+            "iou": {name: (None if np.isnan(v) else round(float(v), 4)) for name, v in zip(FACADES_CLASSES, iou)}}
 
 
 def score_real(net: nn.Module, val_folder, max_items: int | None = None) -> dict:
@@ -262,14 +234,9 @@ def generate_photos(netG: nn.Module, cfg, val_folder, max_items: int | None = No
     netG.eval()
     out = []
     for i in range(0, len(data), batch_size):
-        real_A = torch.stack(
-            [data[j]["real_A"] for j in range(i, min(i + batch_size, len(data)))]
-        ).to(device)
+        real_A = torch.stack([data[j]["real_A"] for j in range(i, min(i + batch_size, len(data)))]).to(device)
         fake = to_uint8(netG(real_A).float().cpu())
-        out += [
-            np.asarray(Image.fromarray(f).resize((SEG_SIZE, SEG_SIZE), Image.BILINEAR))
-            for f in fake
-        ]
+        out += [np.asarray(Image.fromarray(f).resize((SEG_SIZE, SEG_SIZE), Image.BILINEAR)) for f in fake]
     netG.train(was)
     return np.stack(out)
 

@@ -120,8 +120,6 @@ def spectral_gap(power, real_power, freqs, band: tuple[float, float] = (0.25, 0.
         )
     sel = (freqs >= band[0]) & (freqs <= band[1])
     if not sel.any():
-        raise CourseError(
-            f"spectral_gap: no frequency falls in the band {band} (cycles per pixel, at most 0.5)"
-        )
+        raise CourseError(f"spectral_gap: no frequency falls in the band {band} (cycles per pixel, at most 0.5)")
     tiny = 1e-12
     return float(np.mean(np.log10((power[sel] + tiny) / (real_power[sel] + tiny))))

@@ -27,14 +27,10 @@ def _check_step(step, size_h: int, size_w: int) -> tuple[int, int]:
     try:
         dy, dx = (int(s) for s in step)
     except (TypeError, ValueError):
-        raise CourseError(
-            f"step must be a pair of integers (dy, dx) in pixels per frame, got {step!r}"
-        ) from None
+        raise CourseError(f"step must be a pair of integers (dy, dx) in pixels per frame, got {step!r}") from None
     if abs(dy) >= size_h or abs(dx) >= size_w:
-        raise CourseError(
-            f"step {(dy, dx)} leaves no overlap between consecutive {size_h}x{size_w} frames; "
-            f"use |dy| < {size_h} and |dx| < {size_w}"
-        )
+        raise CourseError(f"step {(dy, dx)} leaves no overlap between consecutive {size_h}x{size_w} frames; "
+                          f"use |dy| < {size_h} and |dx| < {size_w}")
     return dy, dx
 
 
@@ -56,9 +52,7 @@ def flyover_frames(image: torch.Tensor, size: int, step=(2, 3), n_frames: int = 
         CourseError: if a frame would leave the image, naming the largest ``n_frames`` that fits.
     """
     if image.dim() != 3:
-        raise CourseError(
-            f"flyover_frames: expected one (C, H, W) image, got shape {tuple(image.shape)}"
-        )
+        raise CourseError(f"flyover_frames: expected one (C, H, W) image, got shape {tuple(image.shape)}")
     _, h, w = image.shape
     dy, dx = _check_step(step, size, size)
     y0, x0 = (int(v) for v in origin)
@@ -68,16 +62,12 @@ def flyover_frames(image: torch.Tensor, size: int, step=(2, 3), n_frames: int = 
         fit = max((n for n in range(1, n_frames + 1)
                    if 0 <= y0 + (n - 1) * dy and y0 + (n - 1) * dy + size <= h
                    and 0 <= x0 + (n - 1) * dx and x0 + (n - 1) * dx + size <= w), default=0)
-        raise CourseError(
-            f"flyover_frames: {n_frames} frames of {size} px stepping {(dy, dx)} from {(y0, x0)} leave "
-            f"the {h}x{w} image; at most {fit} fit (fewer frames, a smaller step or window)"
-        )
+        raise CourseError(f"flyover_frames: {n_frames} frames of {size} px stepping {(dy, dx)} from {(y0, x0)} leave "
+                          f"the {h}x{w} image; at most {fit} fit (fewer frames, a smaller step or window)")
     return torch.stack([image[:, y : y + size, x : x + size] for y, x in zip(ys, xs)]).clone()
 
 
-def _overlaps(
-    prev: torch.Tensor, nxt: torch.Tensor, dy: int, dx: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _overlaps(prev: torch.Tensor, nxt: torch.Tensor, dy: int, dx: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The regions of ``prev`` and ``nxt`` (``(..., H, W)``) that show the same ground when ``nxt`` is ``prev`` moved by ``(dy, dx)``."""
     h, w = prev.shape[-2:]
     py = slice(dy, h) if dy >= 0 else slice(0, h + dy)
@@ -106,10 +96,8 @@ def temporal_consistency(frames: torch.Tensor, step) -> torch.Tensor:
         CourseError: for fewer than two frames, a bad shape, or a step with no overlap.
     """
     if not torch.is_tensor(frames) or frames.dim() != 4 or frames.shape[0] < 2:
-        raise CourseError(
-            f"temporal_consistency: expected frames of shape (T, C, H, W) with T >= 2, got "
-            f"{tuple(frames.shape) if torch.is_tensor(frames) else type(frames).__name__}"
-        )
+        raise CourseError(f"temporal_consistency: expected frames of shape (T, C, H, W) with T >= 2, got "
+                          f"{tuple(frames.shape) if torch.is_tensor(frames) else type(frames).__name__}")
     dy, dx = _check_step(step, frames.shape[-2], frames.shape[-1])
     prev, nxt = _overlaps(frames[:-1].float(), frames[1:].float(), dy, dx)
     return (nxt - prev).abs().mean(dim=(1, 2, 3))

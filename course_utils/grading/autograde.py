@@ -32,10 +32,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
-GUARD = (
-    '__import__("course_utils.grading.integrity", fromlist=["verify"]).verify(globals(), full=True)'
-    "  # course_utils: integrity check\n"
-)
+GUARD = ('__import__("course_utils.grading.integrity", fromlist=["verify"]).verify(globals(), full=True)'
+         '  # course_utils: integrity check\n')
 
 
 def is_test_cell(cell) -> bool:
@@ -74,12 +72,8 @@ class GuardedExecute(Execute):
         if cell.cell_type != "code":
             return super().preprocess_cell(cell, resources, index)
         if self._kernel_died:
-            cell.outputs = [
-                _dead_output(
-                    f"not run: the kernel died or stopped responding in an earlier cell ({self._kernel_died}), "
-                    "so this cell scores 0"
-                )
-            ]
+            cell.outputs = [_dead_output(f"not run: the kernel died or stopped responding in an earlier cell ({self._kernel_died}), "
+                                         "so this cell scores 0")]
             return cell, self.resources
         original = cell.source
         if is_test_cell(cell):
@@ -91,17 +85,10 @@ class GuardedExecute(Execute):
             # after its builtins were replaced; a slow cell is interrupted by nbclient instead.
             what = "died" if isinstance(err, DeadKernelError) else "stopped responding"
             self._kernel_died = f"cell {index}"
-            self.log.warning(
-                "The kernel %s while running cell %s: later cells are not run and score 0",
-                what,
-                index,
-            )
+            self.log.warning("The kernel %s while running cell %s: later cells are not run and score 0", what, index)
             first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
-            cell.outputs = list(cell.get("outputs", [])) + [
-                _dead_output(
-                    f"the kernel {what} while running this cell ({first_line}); every later cell scores 0"
-                )
-            ]
+            cell.outputs = list(cell.get("outputs", [])) + [_dead_output(
+                f"the kernel {what} while running this cell ({first_line}); every later cell scores 0")]
             return cell, self.resources
         finally:
             cell.source = original

@@ -27,32 +27,10 @@ from course_utils.grading import integrity as _integrity
 
 # The builtins this module calls, bound here at import: a student's `builtins.isinstance = ...`
 # cannot change what these functions see (their globals are part of the integrity snapshot).
-globals().update(
-    {
-        _name: getattr(__import__("builtins"), _name)
-        for _name in (
-            "all",
-            "any",
-            "bool",
-            "dict",
-            "float",
-            "getattr",
-            "id",
-            "int",
-            "isinstance",
-            "len",
-            "list",
-            "repr",
-            "round",
-            "set",
-            "sorted",
-            "str",
-            "tuple",
-            "type",
-            "vars",
-        )
-    }
-)
+globals().update({_name: getattr(__import__('builtins'), _name) for _name in (
+    "all", "any", "bool", "dict", "float", "getattr", "id", "int", "isinstance", "len", "list", "repr",
+    "round", "set", "sorted", "str", "tuple", "type", "vars",
+)})
 
 # Bound at import, before any student cell runs: the checks call these, never torch.<name>.
 _allclose = torch.allclose
@@ -62,9 +40,7 @@ _as_subclass = torch.Tensor.as_subclass
 _no_torch_function = torch._C.DisableTorchFunctionSubclass
 _isinstance, _tuple, _float, _type = isinstance, tuple, float, type
 _verify = _integrity.verify
-_shape_descriptor = _integrity._static(
-    torch.Tensor, "shape"
-)  # a subclass's own `shape` is bypassed
+_shape_descriptor = _integrity._static(torch.Tensor, "shape")  # a subclass's own `shape` is bypassed
 
 
 def _real_shape(x) -> tuple:
@@ -221,11 +197,7 @@ def _mentions_course_utils_in_code(target) -> str | None:
                 names = [a.name for a in node.names if _is_course_utils(a.name)]
                 if names:
                     return f"imports {names[0]}"
-            elif (
-                isinstance(node, ast.ImportFrom)
-                and node.level == 0
-                and _is_course_utils(node.module or "")
-            ):
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and _is_course_utils(node.module or ""):
                 return f"imports from {node.module}"
             elif isinstance(node, ast.Name) and node.id == "course_utils":
                 return "uses the course_utils module"
@@ -261,9 +233,7 @@ def check_not_reference(obj, what: str) -> None:
                 )
     how = _mentions_course_utils_in_code(target)
     if how:
-        raise AssertionError(
-            f"{what} calls into course_utils ({how}); write your own implementation."
-        )
+        raise AssertionError(f"{what} calls into course_utils ({how}); write your own implementation.")
 
 
 def check_no_reference_calls(fn, what: str, allowed=()) -> None:
@@ -284,11 +254,7 @@ def check_no_reference_calls(fn, what: str, allowed=()) -> None:
         codes += [c for c in co.co_consts if isinstance(c, types.CodeType)]
         for name in co.co_names:
             obj = fn.__globals__.get(name)
-            module = (
-                obj.__name__
-                if isinstance(obj, types.ModuleType)
-                else getattr(obj, "__module__", "") or ""
-            )
+            module = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", "") or ""
             if module.startswith("course_utils") and name not in allowed and name not in found:
                 found.append(name)
     if found:
@@ -310,11 +276,7 @@ def randomise_weights(net: nn.Module, seed: int = 0) -> nn.Module:
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 fan_in = m.weight[0].numel() if isinstance(m, nn.Conv2d) else m.weight[:, 0].numel()
                 # under a parametrization (spectral norm) m.weight is computed: write the original
-                weight = (
-                    m.parametrizations.weight.original
-                    if hasattr(m, "parametrizations")
-                    else m.weight
-                )
+                weight = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
                 weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
                 if m.bias is not None:
                     m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
@@ -360,17 +322,12 @@ def plain_number(value, what: str):
     _verify()
     if _type(value) in (int, float, bool):
         return value
-    if (
-        _isinstance(value, (np.integer, np.floating, np.bool_))
-        and _type(value).__module__ == "numpy"
-    ):
+    if _isinstance(value, (np.integer, np.floating, np.bool_)) and _type(value).__module__ == "numpy":
         return value.item()
     if _isinstance(value, _Tensor) and _type(value) is _Tensor and value.numel() == 1:
         return value.item()
-    raise AssertionError(
-        f"{what} returned {_type(value).__name__!s} {value!r}: return a plain Python number "
-        "(int or float)"
-    )
+    raise AssertionError(f"{what} returned {_type(value).__name__!s} {value!r}: return a plain Python number "
+                         "(int or float)")
 
 
 # Last: snapshot this module's globals (every helper above) for course_utils.grading.integrity.

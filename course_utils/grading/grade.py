@@ -106,9 +106,7 @@ def _scratch(course: Path, parent: Path, assignment: str, student: str, others: 
     (scratch / "submitted" / student).mkdir(parents=True)
     shutil.copy(course / "nbgrader_config.py", scratch / "nbgrader_config.py")
     shutil.copy(course / "gradebook.db", scratch / "gradebook.db")
-    shutil.copytree(
-        course / "submitted" / student / assignment, scratch / "submitted" / student / assignment
-    )
+    shutil.copytree(course / "submitted" / student / assignment, scratch / "submitted" / student / assignment)
     with _gradebook(scratch / "gradebook.db") as gb:
         for other in others:
             try:
@@ -121,12 +119,7 @@ def _scratch(course: Path, parent: Path, assignment: str, student: str, others: 
 def _sandbox_script(course: Path, parent: Path, scratch: Path, own: Path, source_dir: str) -> str:
     """The shell lines run inside the namespaces before nbgrader (mounts that hide the course)."""
     q = shlex.quote
-    lines = [
-        "set -e",
-        f"{q(sys.executable)} -c {q(LOOPBACK_UP)}",
-        f"mount --bind {q(str(scratch))} {q(str(own))}",
-        f"mount -t tmpfs tmpfs {q(str(parent))}",
-    ]
+    lines = ["set -e", f"{q(sys.executable)} -c {q(LOOPBACK_UP)}", f"mount --bind {q(str(scratch))} {q(str(own))}", f"mount -t tmpfs tmpfs {q(str(parent))}"]
     for name in ("submitted", "autograded", "feedback", source_dir, "exchange"):
         if (course / name).is_dir():
             lines.append(f"mount -t tmpfs tmpfs {q(str(course / name))}")
@@ -146,66 +139,31 @@ def _limits(memory_mb: int):
     return apply
 
 
-def grade_one(
-    course: Path,
-    parent: Path,
-    assignment: str,
-    student: str,
-    others: list[str],
-    *,
-    isolate: bool,
-    memory_mb: int,
-    time_limit: float,
-    source_dir: str,
-) -> tuple[StudentResult, Path]:
+def grade_one(course: Path, parent: Path, assignment: str, student: str, others: list[str], *,
+              isolate: bool, memory_mb: int, time_limit: float, source_dir: str) -> tuple[StudentResult, Path]:
     """Autograde one student in a scratch sandbox; returns the result and the scratch folder."""
     result = StudentResult(student, isolation="unshare (no network, own PID and mount namespaces)"
                            if isolate else "none (unshare unavailable or --no-isolation)")
     start = time.monotonic()
     scratch = _scratch(course, parent, assignment, student, others)
-    cmd = [
-        sys.executable,
-        "-m",
-        "nbgrader",
-        "autograde",
-        assignment,
-        f"--student={student}",
-        "--force",
-        "--log-level=WARN",
-    ]
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", assignment, f"--student={student}", "--force",
+           "--log-level=WARN"]
     if isolate:
         own = Path(tempfile.mkdtemp(prefix=f"pix2pix-own-{student}-"))
-        cmd = (
-            UNSHARE_ARGS
-            + ["sh", "-c", _sandbox_script(course, parent, scratch, own, source_dir), "sandbox"]
-            + cmd
-        )
+        cmd = UNSHARE_ARGS + ["sh", "-c", _sandbox_script(course, parent, scratch, own, source_dir), "sandbox"] + cmd
         cwd = scratch
     else:
         own, cwd = None, scratch
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=_nbgrader_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_limits(memory_mb),
-    )
+    proc = subprocess.Popen(cmd, cwd=cwd, env=_nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, preexec_fn=_limits(memory_mb))
     try:
         out, _ = proc.communicate(timeout=time_limit)
         if proc.returncode != 0:
-            result.status, result.detail = (
-                "failed",
-                f"nbgrader exited with {proc.returncode}: {out[-500:]}",
-            )
+            result.status, result.detail = "failed", f"nbgrader exited with {proc.returncode}: {out[-500:]}"
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        result.status, result.detail = (
-            "timeout",
-            f"over the time limit of {time_limit:.0f} s: every test scores 0",
-        )
+        result.status, result.detail = "timeout", f"over the time limit of {time_limit:.0f} s: every test scores 0"
     finally:
         if own is not None:
             shutil.rmtree(own, ignore_errors=True)
@@ -213,20 +171,14 @@ def grade_one(
     return result, scratch
 
 
-def _scratch_scores(
-    scratch: Path, assignment: str, student: str
-) -> dict[tuple[str, str], tuple[float, bool, str]]:
+def _scratch_scores(scratch: Path, assignment: str, student: str) -> dict[tuple[str, str], tuple[float, bool, str]]:
     """{(notebook, grade cell): (auto score, needs manual grade, auto comment)} from a scratch gradebook."""
     scores = {}
     with _gradebook(scratch / "gradebook.db") as gb:
         sub = gb.find_submission(assignment, student)
         for nb in sub.notebooks:
             for g in nb.grades:
-                scores[(nb.name, g.name)] = (
-                    float(g.auto_score or 0.0),
-                    bool(g.needs_manual_grade),
-                    "",
-                )
+                scores[(nb.name, g.name)] = (float(g.auto_score or 0.0), bool(g.needs_manual_grade), "")
     return scores
 
 
@@ -237,23 +189,16 @@ def merge(course: Path, scratch: Path, assignment: str, result: StudentResult) -
         scores = _scratch_scores(scratch, assignment, student) if result.status == "graded" else {}
     except Exception as err:  # noqa: BLE001 - a corrupted sandbox gradebook scores 0
         scores, result.status = {}, "failed"
-        result.detail = (
-            f"the sandbox's gradebook could not be read ({type(err).__name__}): every test scores 0"
-        )
+        result.detail = f"the sandbox's gradebook could not be read ({type(err).__name__}): every test scores 0"
     if result.status == "graded" and not scores:
-        result.status, result.detail = (
-            "failed",
-            "no scores in the sandbox's gradebook: every test scores 0",
-        )
+        result.status, result.detail = "failed", "no scores in the sandbox's gradebook: every test scores 0"
     timestamp = None
     stamp = course / "submitted" / student / assignment / "timestamp.txt"
     if stamp.is_file():
         timestamp = stamp.read_text().strip() or None
     with _gradebook(course / "gradebook.db") as gb:
         gb.update_or_create_student(student)
-        sub = gb.update_or_create_submission(
-            assignment, student, **({"timestamp": timestamp} if timestamp else {})
-        )
+        sub = gb.update_or_create_submission(assignment, student, **({"timestamp": timestamp} if timestamp else {}))
         total = max_total = 0.0
         for nb in sub.notebooks:
             for g in nb.grades:
@@ -294,26 +239,18 @@ def grade(course: Path, assignment: str, *, jobs: int = 2, students: list[str] |
             raise CourseError(f"{assignment} is not in {course / 'gradebook.db'}: run "
                               f"`python scripts/generate_release.py {assignment}` first") from None
         known = [s.id for s in gb.students]
-    submitted = sorted(
-        p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir()
-    )
+    submitted = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
     if students:
         missing = sorted(set(students) - set(submitted))
         if missing:
             raise CourseError(f"no submission of {assignment} under submitted/ for {missing}")
         submitted = [s for s in submitted if s in students]
     if not submitted:
-        raise CourseError(
-            f"no submissions: expected submitted/<student>/{assignment}/*.ipynb under {course}"
-        )
+        raise CourseError(f"no submissions: expected submitted/<student>/{assignment}/*.ipynb under {course}")
     if isolate is None:
         isolate = isolation_available()
     source_dir = "solutions" if (course / "solutions").is_dir() else "source"
-    release = (
-        next((course / "notebooks" / assignment).glob("*.ipynb"), None)
-        if (course / "notebooks").is_dir()
-        else None
-    )
+    release = next((course / "notebooks" / assignment).glob("*.ipynb"), None) if (course / "notebooks").is_dir() else None
 
     flagged = {}
     for student in submitted:
@@ -323,55 +260,30 @@ def grade(course: Path, assignment: str, *, jobs: int = 2, students: list[str] |
             if findings:
                 flagged.setdefault(student, {})[nb.stem] = findings
 
-    everyone = sorted(
-        set(known) | set(p.name for p in (course / "submitted").iterdir() if p.is_dir())
-    )
+    everyone = sorted(set(known) | set(p.name for p in (course / "submitted").iterdir() if p.is_dir()))
     parent = Path(tempfile.mkdtemp(prefix=f"pix2pix-grade-{assignment}-"))
     results = []
     log(f"grading {len(submitted)} submission(s) of {assignment} with {jobs} job(s); isolation: "
         f"{'unshare' if isolate else 'NONE (run this command in a container)'}")
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {
-                pool.submit(
-                    grade_one,
-                    course,
-                    parent,
-                    assignment,
-                    s,
-                    [o for o in everyone if o != s],
-                    isolate=isolate,
-                    memory_mb=memory_mb,
-                    time_limit=time_limit,
-                    source_dir=source_dir,
-                ): s
-                for s in submitted
-            }
+            futures = {pool.submit(grade_one, course, parent, assignment, s, [o for o in everyone if o != s],
+                                   isolate=isolate, memory_mb=memory_mb, time_limit=time_limit,
+                                   source_dir=source_dir): s for s in submitted}
             for future in concurrent.futures.as_completed(futures):
                 result, scratch = future.result()
                 merge(course, scratch, assignment, result)  # one at a time: this thread only
                 if result.student in flagged:
                     result.flagged = [str(f) for fs in flagged[result.student].values() for f in fs]
                     for notebook, findings in flagged[result.student].items():
-                        mark_for_review(
-                            f"sqlite:///{course / 'gradebook.db'}",
-                            assignment,
-                            result.student,
-                            notebook,
-                            findings,
-                        )
+                        mark_for_review(f"sqlite:///{course / 'gradebook.db'}", assignment, result.student,
+                                        notebook, findings)
                 if not keep_scratch:
                     shutil.rmtree(scratch, ignore_errors=True)
                 results.append(result)
-                log(
-                    f"  {result.student}: {result.score:g}/{result.max_score:g} ({result.status}, {result.seconds} s)"
-                    + (
-                        f", FLAGGED for review ({len(result.flagged)} finding(s))"
-                        if result.flagged
-                        else ""
-                    )
-                    + (f": {result.detail}" if result.detail else "")
-                )
+                log(f"  {result.student}: {result.score:g}/{result.max_score:g} ({result.status}, {result.seconds} s)"
+                    + (f", FLAGGED for review ({len(result.flagged)} finding(s))" if result.flagged else "")
+                    + (f": {result.detail}" if result.detail else ""))
     finally:
         if not keep_scratch:
             shutil.rmtree(parent, ignore_errors=True)
@@ -379,16 +291,9 @@ def grade(course: Path, assignment: str, *, jobs: int = 2, students: list[str] |
 
 
 def _cmd_grade(args) -> int:
-    results = grade(
-        Path(args.course_root),
-        args.assignment,
-        jobs=args.jobs,
-        students=args.student or None,
-        isolate=False if args.no_isolation else None,
-        memory_mb=args.memory_mb,
-        time_limit=args.time_limit,
-        keep_scratch=args.keep_scratch,
-    )
+    results = grade(Path(args.course_root), args.assignment, jobs=args.jobs,
+                    students=args.student or None, isolate=False if args.no_isolation else None,
+                    memory_mb=args.memory_mb, time_limit=args.time_limit, keep_scratch=args.keep_scratch)
     if args.report:
         Path(args.report).write_text(json.dumps([asdict(r) for r in results], indent=2))
     flagged = [r for r in results if r.flagged]
@@ -401,27 +306,15 @@ def _cmd_grade(args) -> int:
 
 def add_parser(sub) -> None:
     """Register ``pix2pix grade`` on the CLI's subparsers."""
-    g = sub.add_parser(
-        "grade", help="autograde a class in parallel, each student in a sandbox (nbgrader)"
-    )
+    g = sub.add_parser("grade", help="autograde a class in parallel, each student in a sandbox (nbgrader)")
     g.add_argument("assignment", help="an assignment of the gradebook, e.g. 02_patchgan")
     g.add_argument("--course-root", default=".", help="the nbgrader course folder (default: .)")
-    g.add_argument(
-        "--jobs", "-j", type=int, default=2, help="students graded at the same time (default 2)"
-    )
+    g.add_argument("--jobs", "-j", type=int, default=2, help="students graded at the same time (default 2)")
     g.add_argument("--student", action="append", help="grade only this student (repeatable)")
-    g.add_argument(
-        "--memory-mb",
-        type=int,
-        default=8192,
-        help="address-space limit per student in MiB (default 8192; torch alone takes ~3500)",
-    )
-    g.add_argument(
-        "--time-limit", type=float, default=1800.0, help="seconds per student (default 1800)"
-    )
+    g.add_argument("--memory-mb", type=int, default=8192,
+                   help="address-space limit per student in MiB (default 8192; torch alone takes ~3500)")
+    g.add_argument("--time-limit", type=float, default=1800.0, help="seconds per student (default 1800)")
     g.add_argument("--no-isolation", action="store_true", help="do not use unshare namespaces")
-    g.add_argument(
-        "--keep-scratch", action="store_true", help="keep the scratch folders (debugging)"
-    )
+    g.add_argument("--keep-scratch", action="store_true", help="keep the scratch folders (debugging)")
     g.add_argument("--report", default=None, help="also write the results as JSON to this file")
     g.set_defaults(func=_cmd_grade)

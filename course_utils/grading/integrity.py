@@ -54,32 +54,10 @@ from torch import nn
 
 # The builtins this module calls, bound here at import: a student's `builtins.isinstance = ...`
 # cannot change what these functions see (their globals are part of the integrity snapshot).
-globals().update(
-    {
-        _name: getattr(builtins, _name)
-        for _name in (
-            "all",
-            "any",
-            "bool",
-            "dict",
-            "float",
-            "getattr",
-            "id",
-            "int",
-            "isinstance",
-            "len",
-            "list",
-            "repr",
-            "round",
-            "set",
-            "sorted",
-            "str",
-            "tuple",
-            "type",
-            "vars",
-        )
-    }
-)
+globals().update({_name: getattr(builtins, _name) for _name in (
+    "all", "any", "bool", "dict", "float", "getattr", "id", "int", "isinstance", "len", "list", "repr",
+    "round", "set", "sorted", "str", "tuple", "type", "vars",
+)})
 
 __all__ = ["IntegrityError", "verify", "snapshot_taken", "PROBE_SOURCE"]
 
@@ -91,269 +69,47 @@ class IntegrityError(AssertionError):
 # --- what is snapshotted -----------------------------------------------------------------------
 
 _TORCH_NAMES = (
-    "allclose",
-    "equal",
-    "isclose",
-    "as_tensor",
-    "tensor",
-    "is_tensor",
-    "eq",
-    "ne",
-    "abs",
-    "max",
-    "min",
-    "sum",
-    "mean",
-    "all",
-    "any",
-    "isfinite",
-    "isnan",
-    "randn",
-    "rand",
-    "zeros",
-    "ones",
-    "zeros_like",
-    "ones_like",
-    "full",
-    "cat",
-    "stack",
-    "no_grad",
-    "is_grad_enabled",
-    "Generator",
-    "Tensor",
-    "Size",
-    "device",
-    "float32",
-    "float64",
+    "allclose", "equal", "isclose", "as_tensor", "tensor", "is_tensor", "eq", "ne", "abs", "max", "min",
+    "sum", "mean", "all", "any", "isfinite", "isnan", "randn", "rand", "zeros", "ones",
+    "zeros_like", "ones_like", "full", "cat", "stack", "no_grad", "is_grad_enabled", "Generator",
+    "Tensor", "Size", "device", "float32", "float64",
 )
 _TENSOR_NAMES = (
-    "__eq__",
-    "__ne__",
-    "__lt__",
-    "__le__",
-    "__gt__",
-    "__ge__",
-    "__bool__",
-    "__float__",
-    "__int__",
-    "__index__",
-    "__len__",
-    "__sub__",
-    "__rsub__",
-    "__add__",
-    "__mul__",
-    "__truediv__",
-    "__abs__",
-    "__neg__",
-    "__getitem__",
-    "__iter__",
-    "__repr__",
-    "__format__",
-    "__torch_function__",
-    "__class__",
-    "allclose",
-    "equal",
-    "isclose",
-    "abs",
-    "max",
-    "min",
-    "sum",
-    "mean",
-    "all",
-    "any",
-    "item",
-    "tolist",
-    "double",
-    "float",
-    "detach",
-    "cpu",
-    "clone",
-    "numel",
-    "size",
-    "dim",
-    "eq",
-    "ne",
-    "shape",
-    "dtype",
-    "device",
-    "requires_grad",
-    "grad",
-    "backward",
-    "copy_",
-    "as_subclass",
-    "is_floating_point",
-    "numpy",
-    "contiguous",
-    "reshape",
-    "view",
-    "to",
-    "data",
+    "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__float__", "__int__",
+    "__index__", "__len__", "__sub__", "__rsub__", "__add__", "__mul__", "__truediv__", "__abs__", "__neg__",
+    "__getitem__", "__iter__", "__repr__", "__format__", "__torch_function__", "__class__",
+    "allclose", "equal", "isclose", "abs", "max", "min", "sum", "mean", "all", "any", "item", "tolist",
+    "double", "float", "detach", "cpu", "clone", "numel", "size", "dim", "eq", "ne", "shape", "dtype",
+    "device", "requires_grad", "grad", "backward", "copy_", "as_subclass", "is_floating_point", "numpy",
+    "contiguous", "reshape", "view", "to", "data",
 )
 _MODULE_NAMES = (
-    "__call__",
-    "_call_impl",
-    "__setattr__",
-    "__getattr__",
-    "train",
-    "eval",
-    "parameters",
-    "buffers",
-    "named_parameters",
-    "named_buffers",
-    "modules",
-    "children",
-    "state_dict",
-    "load_state_dict",
-    "zero_grad",
-    "to",
-    "forward",
+    "__call__", "_call_impl", "__setattr__", "__getattr__", "train", "eval", "parameters", "buffers",
+    "named_parameters", "named_buffers", "modules", "children", "state_dict", "load_state_dict",
+    "zero_grad", "to", "forward",
 )
-_NUMPY_NAMES = (
-    "allclose",
-    "isclose",
-    "array_equal",
-    "array",
-    "asarray",
-    "isfinite",
-    "abs",
-    "integer",
-    "floating",
-    "ndarray",
-    "float64",
-    "int64",
-    "log",
-    "mean",
-    "all",
-    "any",
-)
-_NDARRAY_NAMES = (
-    "__eq__",
-    "__ne__",
-    "__bool__",
-    "__float__",
-    "__int__",
-    "__len__",
-    "__getitem__",
-    "all",
-    "any",
-    "shape",
-    "item",
-    "tolist",
-    "astype",
-)
+_NUMPY_NAMES = ("allclose", "isclose", "array_equal", "array", "asarray", "isfinite", "abs", "integer",
+                "floating", "ndarray", "float64", "int64", "log", "mean", "all", "any")
+_NDARRAY_NAMES = ("__eq__", "__ne__", "__bool__", "__float__", "__int__", "__len__", "__getitem__", "all",
+                  "any", "shape", "item", "tolist", "astype")
 _BUILTIN_NAMES = (
-    "isinstance",
-    "issubclass",
-    "len",
-    "abs",
-    "float",
-    "int",
-    "bool",
-    "round",
-    "max",
-    "min",
-    "sum",
-    "all",
-    "any",
-    "type",
-    "getattr",
-    "setattr",
-    "hasattr",
-    "print",
-    "__import__",
-    "AssertionError",
-    "Exception",
-    "BaseException",
-    "RuntimeError",
-    "TypeError",
-    "ValueError",
-    "repr",
-    "str",
-    "range",
-    "zip",
-    "sorted",
-    "set",
-    "dict",
-    "tuple",
-    "list",
-    "iter",
-    "next",
-    "id",
-    "vars",
-    "super",
-    "object",
-    "enumerate",
-    "map",
-    "filter",
-    "callable",
-    "format",
-    "divmod",
-    "pow",
-    "hash",
-    "slice",
-    "property",
-    "staticmethod",
-    "classmethod",
-    "NotImplementedError",
-    "exec",
-    "eval",
-    "compile",
-    "open",
-    "globals",
-    "locals",
+    "isinstance", "issubclass", "len", "abs", "float", "int", "bool", "round", "max", "min", "sum", "all",
+    "any", "type", "getattr", "setattr", "hasattr", "print", "__import__", "AssertionError", "Exception",
+    "BaseException", "RuntimeError", "TypeError", "ValueError", "repr", "str", "range", "zip", "sorted",
+    "set", "dict", "tuple", "list", "iter", "next", "id", "vars", "super", "object", "enumerate", "map",
+    "filter", "callable", "format", "divmod", "pow", "hash", "slice", "property", "staticmethod",
+    "classmethod", "NotImplementedError", "exec", "eval", "compile", "open", "globals", "locals",
 )
 _MATH_NAMES = ("isclose", "isfinite", "isnan", "log", "fabs", "inf", "nan")
 _OPERATOR_NAMES = ("eq", "ne", "lt", "le", "gt", "ge", "index", "abs")
-_SYS_MODULES = (
-    "builtins",
-    "torch",
-    "torch.nn",
-    "torch.nn.functional",
-    "numpy",
-    "math",
-    "operator",
-    "course_utils",
-    "course_utils.grading",
-    "course_utils.grading.integrity",
-    "torch.testing",
-    "inspect",
-)
-_F_NAMES = (
-    "l1_loss",
-    "mse_loss",
-    "binary_cross_entropy_with_logits",
-    "softplus",
-    "relu",
-    "leaky_relu",
-    "conv2d",
-    "conv_transpose2d",
-    "batch_norm",
-    "dropout",
-    "tanh",
-    "sigmoid",
-)
-_HELPER_NAMES = (
-    "check_close",
-    "check_shape",
-    "copy_weights",
-    "check_not_reference",
-    "check_no_reference_calls",
-    "check_same_function",
-    "randomise_weights",
-    "relative_error",
-    "plain_number",
-)
+_SYS_MODULES = ("builtins", "torch", "torch.nn", "torch.nn.functional", "numpy", "math", "operator",
+                "course_utils", "course_utils.grading", "course_utils.grading.integrity", "torch.testing", "inspect")
+_F_NAMES = ("l1_loss", "mse_loss", "binary_cross_entropy_with_logits", "softplus", "relu", "leaky_relu",
+            "conv2d", "conv_transpose2d", "batch_norm", "dropout", "tanh", "sigmoid")
+_HELPER_NAMES = ("check_close", "check_shape", "copy_weights", "check_not_reference",
+                 "check_no_reference_calls", "check_same_function", "randomise_weights", "relative_error", "plain_number")
 # Libraries whose module attributes must not hold notebook-defined functions or classes.
-_GUARDED_ROOTS = (
-    "torch",
-    "numpy",
-    "course_utils",
-    "builtins",
-    "math",
-    "operator",
-    "inspect",
-    "nbformat",
-)
+_GUARDED_ROOTS = ("torch", "numpy", "course_utils", "builtins", "math", "operator", "inspect", "nbformat")
 
 
 def _static(cls, name):
@@ -434,11 +190,7 @@ def _take_snapshot() -> None:
 def register_module(module: types.ModuleType) -> None:
     """Snapshot every global of ``module`` (the grading helpers call this at the end of their import)."""
     _MODULE_GLOBALS[module.__name__] = dict(vars(module))
-    _SNAPSHOT[f"sys.modules[{module.__name__!r}]"] = (
-        lambda n=module.__name__: sys.modules[n],
-        module,
-        None,
-    )
+    _SNAPSHOT[f"sys.modules[{module.__name__!r}]"] = (lambda n=module.__name__: sys.modules[n], module, None)
     for name in _HELPER_NAMES:
         obj = vars(module).get(name)
         if obj is not None:
@@ -451,7 +203,7 @@ _HELPERS: dict[str, object] = {}
 
 # --- the behaviour probe (the same source runs here and in a fresh subprocess) -----------------
 
-PROBE_SOURCE = r"""
+PROBE_SOURCE = r'''
 def probe():
     import builtins, math, operator
     import numpy as np
@@ -480,7 +232,7 @@ def probe():
         "operator_eq": operator.eq(1, 2), "isinstance_int": builtins.isinstance(True, int),
     }
     return out
-"""
+'''
 
 
 def _run_probe_here() -> dict:
@@ -491,19 +243,11 @@ def _run_probe_here() -> dict:
 
 def _probe_in_subprocess() -> None:
     code = PROBE_SOURCE + "\nimport json\nprint(json.dumps(probe()))\n"
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PYTHONSTARTUP", "PYTHONINSPECT"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONSTARTUP", "PYTHONINSPECT"))}
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env=env, stdin=subprocess.DEVNULL)
         if proc.returncode == 0:
             _PROBE["result"] = json.loads(proc.stdout.strip().splitlines()[-1])
         else:
@@ -540,11 +284,7 @@ def _is_notebook_code(obj) -> bool:
         obj = obj.func
     if isinstance(obj, types.FunctionType):
         filename = obj.__code__.co_filename
-        return (
-            obj.__module__ in ("__main__", None)
-            or "ipykernel_" in filename
-            or "<ipython-input" in filename
-        )
+        return obj.__module__ in ("__main__", None) or "ipykernel_" in filename or "<ipython-input" in filename
     if isinstance(obj, type):
         return obj.__module__ == "__main__"
     return False
@@ -599,9 +339,7 @@ def _scan_modules() -> list[str]:
     for cls, label in ((torch.Tensor, "torch.Tensor"), (nn.Module, "torch.nn.Module"),
                        (np.ndarray, "numpy.ndarray"), (torch._C.TensorBase, "torch._C.TensorBase")):
         for key, value in list(vars(cls).items()):
-            if _is_notebook_code(value) or (
-                isinstance(value, property) and _is_notebook_code(value.fget)
-            ):
+            if _is_notebook_code(value) or (isinstance(value, property) and _is_notebook_code(value.fget)):
                 problems.append(f"{label}.{key} is code from the notebook")
     return problems
 
@@ -610,9 +348,7 @@ def _namespace_problems(namespace) -> list[str]:
     problems = []
     for name, helper in _HELPERS.items():
         if name in namespace and namespace[name] is not helper:
-            problems.append(
-                f"the name {name} in the notebook no longer refers to course_utils.grading.{name}"
-            )
+            problems.append(f"the name {name} in the notebook no longer refers to course_utils.grading.{name}")
     return problems
 
 
@@ -623,9 +359,7 @@ def _probe_problems() -> list[str]:
     try:
         here = _run_probe_here()
     except Exception as err:  # noqa: BLE001 - a probe that crashes in the kernel is tampering too
-        return [
-            f"a basic torch/numpy/builtins computation fails in this kernel ({type(err).__name__}: {err})"
-        ]
+        return [f"a basic torch/numpy/builtins computation fails in this kernel ({type(err).__name__}: {err})"]
     diffs = [k for k in reference if here.get(k) != reference[k]]
     if diffs:
         return [f"torch/numpy/builtins give different answers here than in a fresh Python "
@@ -653,9 +387,7 @@ def verify(namespace: dict | None = None, *, full: bool = False) -> None:
         problems += _injection_problems()
         problems += _probe_problems()
     if problems:
-        shown = "; ".join(problems[:5]) + (
-            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-        )
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise IntegrityError(
             "the grading kernel was tampered with, so this test cannot be trusted and scores 0: "
             f"{shown}. Code in this notebook changed torch, numpy, the builtins or the course's "

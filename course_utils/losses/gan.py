@@ -64,9 +64,7 @@ class GANLoss:
             return F.mse_loss(score, target)
         return F.binary_cross_entropy_with_logits(score, target)
 
-    def __call__(
-        self, outputs, target_is_real: bool = True, *, generator: bool = False
-    ) -> torch.Tensor:
+    def __call__(self, outputs, target_is_real: bool = True, *, generator: bool = False) -> torch.Tensor:
         terms = [self.term(s, target_is_real, generator) for s in _scores(outputs)]
         total = sum(terms)
         return total / len(terms) if self.scales == "mean" else total

@@ -75,13 +75,8 @@ def generator_loss(
     return GeneratorLoss(gan + lambda_L1 * l1, gan, l1)
 
 
-def srgan_generator_loss(
-    netD,
-    fake_B: torch.Tensor,
-    real_B: torch.Tensor,
-    content=pixel_mse,
-    lambda_adv: float = LAMBDA_ADV,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def srgan_generator_loss(netD, fake_B: torch.Tensor, real_B: torch.Tensor, content=pixel_mse,
+                         lambda_adv: float = LAMBDA_ADV) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The perceptual loss of the generator (paper equation 3): ``content + lambda_adv * (-log D(G(I_LR))``.
 
     Args:
@@ -99,9 +94,7 @@ def srgan_generator_loss(
     return content_term + lambda_adv * adv, content_term, adv
 
 
-def srgan_discriminator_loss(
-    netD, fake_B: torch.Tensor, real_B: torch.Tensor
-) -> tuple[torch.Tensor, ...]:
+def srgan_discriminator_loss(netD, fake_B: torch.Tensor, real_B: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """``netD``'s loss: ``BCE(D(real_B), 1) + BCE(D(fake_B.detach()), 0)``; returns ``(total, real, fake)``.
 
     ``fake_B`` is detached, so this step sends no gradient into ``netG``.

@@ -13,11 +13,8 @@ VGG54_LAYER = 35
 VGG54_SCALE = 1 / 12.75**2
 
 
-def feature_matching_loss(
-    real_outputs: list[list[torch.Tensor]],
-    fake_outputs: list[list[torch.Tensor]],
-    lambda_FM: float = 10.0,
-) -> torch.Tensor:
+def feature_matching_loss(real_outputs: list[list[torch.Tensor]], fake_outputs: list[list[torch.Tensor]],
+                          lambda_FM: float = 10.0) -> torch.Tensor:
     """Feature matching, paper equation 4, weighted: ``lambda_FM * sum_k sum_i mean|D_k^(i)(s, x) - D_k^(i)(s, G(s))|``.
 
     ``k`` runs over the discriminators (scales), ``i`` over each one's
@@ -36,12 +33,8 @@ def feature_matching_loss(
     Raises:
         CourseError: if the two outputs have different numbers of scales or layers.
     """
-    if len(real_outputs) != len(fake_outputs) or any(
-        len(r) != len(f) for r, f in zip(real_outputs, fake_outputs)
-    ):
-        raise CourseError(
-            "feature_matching_loss: real and fake outputs must come from the same discriminator"
-        )
+    if len(real_outputs) != len(fake_outputs) or any(len(r) != len(f) for r, f in zip(real_outputs, fake_outputs)):
+        raise CourseError("feature_matching_loss: real and fake outputs must come from the same discriminator")
     total = 0.0
     for real_feats, fake_feats in zip(real_outputs, fake_outputs):
         for r, f in zip(real_feats[:-1], fake_feats[:-1]):
@@ -72,9 +65,7 @@ class VGGLoss(FrozenVGG19):
     """
 
     def __init__(self, pretrained: bool = True):
-        super().__init__(
-            VGG_LAYERS[-1], pretrained, without="train without the VGG loss (lambda_VGG=0)"
-        )
+        super().__init__(VGG_LAYERS[-1], pretrained, without="train without the VGG loss (lambda_VGG=0)")
 
     def _feats(self, x: torch.Tensor) -> list[torch.Tensor]:
         h = self.normalize(x)
@@ -109,9 +100,7 @@ class VGG54Loss(FrozenVGG19):
     """
 
     def __init__(self, pretrained: bool = True):
-        super().__init__(
-            VGG54_LAYER, pretrained, without="use the MSE content loss (content_loss='mse')"
-        )
+        super().__init__(VGG54_LAYER, pretrained, without="use the MSE content loss (content_loss='mse')")
 
     def phi(self, x: torch.Tensor) -> torch.Tensor:
         """``phi_5,4(x)`` for ``x`` in ``[-1, 1]``."""

@@ -49,13 +49,8 @@ class PatchGAN(PatchGANDiscriminator):
         return self.model(x)
 
 
-def define_G_cycle(
-    netG: str = "unet_128",
-    in_channels: int = 3,
-    out_channels: int = 3,
-    ngf: int = 64,
-    norm: str = "instance",
-) -> nn.Module:
+def define_G_cycle(netG: str = "unet_128", in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
+                   norm: str = "instance") -> nn.Module:
     """One CycleGAN generator by name, initialised N(0, 0.02).
 
     Args:

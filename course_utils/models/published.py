@@ -46,11 +46,8 @@ def _unet_pairs(netG: nn.Module) -> list[tuple[str, str]]:
     while True:
         innermost = isinstance(block.submodule, nn.Identity)
         if innermost:
-            pairs += [
-                (f"{ours}.down.1", f"{theirs}.model.1"),
-                (f"{ours}.up.1", f"{theirs}.model.3"),
-                (f"{ours}.up.2", f"{theirs}.model.4"),
-            ]
+            pairs += [(f"{ours}.down.1", f"{theirs}.model.1"), (f"{ours}.up.1", f"{theirs}.model.3"),
+                      (f"{ours}.up.2", f"{theirs}.model.4")]
             return pairs
         pairs += [(f"{ours}.down.1", f"{theirs}.model.1"), (f"{ours}.down.2", f"{theirs}.model.2"),
                   (f"{ours}.up.1", f"{theirs}.model.5"), (f"{ours}.up.2", f"{theirs}.model.6")]
@@ -65,17 +62,11 @@ def _resnet_pairs(n_blocks: int, dropout: bool) -> list[tuple[str, str]]:
         pairs += [(f"body.{10 + i}.block.1", f"model.{10 + i}.conv_block.1"),
                   (f"body.{10 + i}.block.5", f"model.{10 + i}.conv_block.{second}")]
     up = 10 + n_blocks
-    pairs += [
-        (f"body.{up}", f"model.{up}"),
-        (f"body.{up + 3}", f"model.{up + 3}"),
-        ("head.1", f"model.{up + 7}"),
-    ]
+    pairs += [(f"body.{up}", f"model.{up}"), (f"body.{up + 3}", f"model.{up + 3}"), ("head.1", f"model.{up + 7}")]
     return pairs
 
 
-def convert_published(
-    state: dict, netG_name: str, netG: nn.Module, source: str = "the file"
-) -> dict:
+def convert_published(state: dict, netG_name: str, netG: nn.Module, source: str = "the file") -> dict:
     """Translate a published generator ``state_dict`` into ``netG``'s own.
 
     Args:

@@ -119,14 +119,8 @@ class SRResNet(nn.Module):
         scale: the upscaling factor, a power of 2 (paper: 4, two sub-pixel blocks).
     """
 
-    def __init__(
-        self,
-        in_channels: int = 3,
-        out_channels: int = 3,
-        ngf: int = 64,
-        n_blocks: int = 16,
-        scale: int = 4,
-    ):
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 16,
+                 scale: int = 4):
         super().__init__()
         if scale < 2 or scale & (scale - 1):
             raise CourseError(f"SRResNet: scale must be a power of 2 (2, 4, 8), got {scale}")
@@ -134,9 +128,7 @@ class SRResNet(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(in_channels, ngf, 9, padding=4), nn.PReLU())
         self.body = nn.Sequential(*[ResidualBlock(ngf) for _ in range(n_blocks)],
                                   nn.Conv2d(ngf, ngf, 3, padding=1), nn.BatchNorm2d(ngf))
-        self.upsample = nn.Sequential(
-            *[SubPixelUpsample(ngf, 2) for _ in range(scale.bit_length() - 1)]
-        )
+        self.upsample = nn.Sequential(*[SubPixelUpsample(ngf, 2) for _ in range(scale.bit_length() - 1)])
         self.tail = nn.Conv2d(ngf, out_channels, 9, padding=4)
 
     def forward(self, real_A: torch.Tensor) -> torch.Tensor:
@@ -155,10 +147,7 @@ class SRDiscriminator(nn.Module):
 
     def __init__(self, in_channels: int = 3, ndf: int = 64):
         super().__init__()
-        layers: list[nn.Module] = [
-            nn.Conv2d(in_channels, ndf, 3, padding=1),
-            nn.LeakyReLU(0.2, inplace=True),
-        ]
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 3, padding=1), nn.LeakyReLU(0.2, inplace=True)]
         c = ndf
         for i, mult in enumerate((1, 2, 2, 4, 4, 8, 8)):
             stride = 2 if i % 2 == 0 else 1

@@ -118,9 +118,7 @@ class UNet(nn.Module):
         pooling sees an even size (572 for depth 4 gives 373; see the module docstring).
     """
 
-    def __init__(
-        self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 32, depth: int = 4
-    ):
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 32, depth: int = 4):
         super().__init__()
         self.upfeature = FeatureMapBlock(in_channels, hidden_channels)
         self.contract = nn.ModuleList(

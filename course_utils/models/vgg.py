@@ -54,9 +54,7 @@ class FrozenVGG19(nn.Module):
         super().__init__()
         from torchvision.models import vgg19
 
-        with torch.device(
-            "meta"
-        ):  # the layers without their (large) initialisation; the classifier is never built
+        with torch.device("meta"):  # the layers without their (large) initialisation; the classifier is never built
             features = vgg19(weights=None).features[: last_layer + 1]
         features = features.to_empty(device="cpu")
         if pretrained:
@@ -68,13 +66,8 @@ class FrozenVGG19(nn.Module):
                     + (f", or {without}" if without else "")
                 )
             state = torch.load(path, map_location="cpu", weights_only=True)
-            features.load_state_dict(
-                {
-                    k.removeprefix("features."): v
-                    for k, v in state.items()
-                    if k.startswith("features.") and int(k.split(".")[1]) <= last_layer
-                }
-            )
+            features.load_state_dict({k.removeprefix("features."): v for k, v in state.items()
+                                      if k.startswith("features.") and int(k.split(".")[1]) <= last_layer})
         else:
             for m in features.modules():
                 if isinstance(m, nn.Conv2d):

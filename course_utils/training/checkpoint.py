@@ -112,9 +112,7 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     return ckpt
 
 
-def generator_from_checkpoint(
-    ckpt: dict | str | os.PathLike, device="cpu"
-) -> tuple[nn.Module, TrainConfig]:
+def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> tuple[nn.Module, TrainConfig]:
     """Rebuild ``netG`` on ``device``, in eval mode, from a checkpoint, a run folder or an exported folder.
 
     ``ckpt``: a checkpoint path or a loaded checkpoint dict; a run folder (its
@@ -136,9 +134,7 @@ def generator_from_checkpoint(
         if Path(ckpt).is_dir() and (Path(ckpt) / "checkpoints" / "latest.pt").is_file():
             ckpt = Path(ckpt) / "checkpoints" / "latest.pt"
         ckpt = load_checkpoint(ckpt)
-    cfg = TrainConfig.from_dict(
-        ckpt["config"]
-    )  # checkpoints from before the seam have no "model": pix2pix
+    cfg = TrainConfig.from_dict(ckpt["config"])  # checkpoints from before the seam have no "model": pix2pix
     try:
         netG = get_recipe(cfg).build_generator(cfg)
     except CourseError as exc:

@@ -178,9 +178,7 @@ def config_from_preset(preset: str = "paper", **overrides) -> TrainConfig:
     except CourseError as exc:
         raise PresetError(str(exc)) from None
     if preset not in presets:
-        raise PresetError(
-            f"unknown preset {preset!r} for --model {model}; choose one of {', '.join(presets)}"
-        )
+        raise PresetError(f"unknown preset {preset!r} for --model {model}; choose one of {', '.join(presets)}")
     cfg = TrainConfig(preset=preset, model=model, **presets[preset])
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     for key, value in overrides.items():

@@ -73,33 +73,22 @@ class ExecutionPath:
 
     @property
     def is_plain(self) -> bool:
-        return not (
-            self.compile or self.channels_last or self.fused_adam or self.precision.amp != "off"
-        )
+        return not (self.compile or self.channels_last or self.fused_adam or self.precision.amp != "off")
 
     def describe(self) -> str:
         """One line, e.g. ``"cpu: bf16 autocast (AMX), channels_last, compiled, fused Adam"``."""
         parts = [self.precision.reason]
         parts.append("channels_last" if self.channels_last else "NCHW")
-        parts.append(
-            "compiled"
-            if self.compile
-            else ("eager" + (f" ({self.compile_note})" if self.compile_note else ""))
-        )
+        parts.append("compiled" if self.compile else ("eager" + (f" ({self.compile_note})" if self.compile_note else "")))
         parts.append("fused Adam" if self.fused_adam else "for-loop Adam")
         label = "plain path: " if self.is_plain else ""
         return f"{self.device.type}: {label}" + ", ".join(parts)
 
     def to_dict(self) -> dict:
         return {
-            "device": str(self.device),
-            "amp": self.precision.amp,
-            "precision": self.precision.reason,
-            "compile": self.compile,
-            "compile_note": self.compile_note,
-            "channels_last": self.channels_last,
-            "fused_adam": self.fused_adam,
-            "description": self.describe(),
+            "device": str(self.device), "amp": self.precision.amp, "precision": self.precision.reason,
+            "compile": self.compile, "compile_note": self.compile_note,
+            "channels_last": self.channels_last, "fused_adam": self.fused_adam, "description": self.describe(),
         }
 
     def prepare(self, netG: nn.Module, netD: nn.Module) -> tuple[nn.Module, nn.Module]:
@@ -125,9 +114,7 @@ def compiler_problem() -> str:
     """
     if sys.platform == "win32":
         return "torch.compile is not used on Windows by the course"
-    cxx = os.environ.get("CXX") or next(
-        (c for c in ("c++", "g++", "clang++") if shutil.which(c)), None
-    )
+    cxx = os.environ.get("CXX") or next((c for c in ("c++", "g++", "clang++") if shutil.which(c)), None)
     if not cxx:
         return "no C++ compiler found (install g++ or set CXX)"
     try:
@@ -244,13 +231,8 @@ class ChannelsLastFusedAdam(torch.optim.Adam):
         flattened = []
         for group in self.param_groups:
             for p in group["params"]:
-                if (
-                    p.grad is None
-                    or p.dim() != 4
-                    or p.is_contiguous()
-                    or not p.is_contiguous(memory_format=torch.channels_last)
-                    or p.grad.stride() != p.stride()
-                ):
+                if (p.grad is None or p.dim() != 4 or p.is_contiguous()
+                        or not p.is_contiguous(memory_format=torch.channels_last) or p.grad.stride() != p.stride()):
                     continue
                 state = self.state[p]
                 for key in ADAM_STATE_KEYS:

@@ -8,9 +8,7 @@ from torch import nn
 from course_utils.training.execution import adam
 
 
-def make_optimizers(
-    netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: float = 0.5, fused: bool = False
-):
+def make_optimizers(netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: float = 0.5, fused: bool = False):
     """Adam optimisers for ``netG`` and ``netD`` (paper section 3.3: lr 2e-4, betas (0.5, 0.999)).
 
     ``fused=True`` uses Adam's fused kernel (same update, one pass over the
@@ -38,9 +36,7 @@ def make_ema(netG: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedMod
     if decay >= 1:
         raise ValueError(f"ema must be in [0, 1) (0: off; e.g. 0.999), got {decay!r}")
 
-    def ema_update(
-        averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor
-    ) -> None:
+    def ema_update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
         if not averaged[0].is_floating_point():
             torch._foreach_copy_(averaged, current)
             return

@@ -24,9 +24,7 @@ def save_sample_grid(netG: nn.Module, batch: dict, path, device, generate=None) 
         fake_B = (generate(netG, real_A) if generate else netG(real_A)).float().cpu()
     netG.train(was_training)
     shown_A = batch["real_A"]
-    if (
-        shown_A.shape[-2:] != fake_B.shape[-2:]
-    ):  # super-resolution: the input shown at the output's size
+    if shown_A.shape[-2:] != fake_B.shape[-2:]:  # super-resolution: the input shown at the output's size
         shown_A = torch.nn.functional.interpolate(shown_A, size=fake_B.shape[-2:], mode="nearest")
     rows = torch.stack([shown_A, fake_B.clamp(-1, 1), batch["real_B"]], dim=1).flatten(0, 1)
     path = Path(path)

@@ -134,13 +134,9 @@ def choose_precision(device: torch.device | str = "cpu", amp: str = "auto") -> P
     if device.type != "cpu":
         if amp == "auto":
             return Precision("off", device.type, f"float32 (no mixed precision on {device.type})")
-        raise PrecisionError(
-            f"--amp {amp}: mixed precision is only supported on CPU and CUDA here; use --amp off"
-        )
+        raise PrecisionError(f"--amp {amp}: mixed precision is only supported on CPU and CUDA here; use --amp off")
     if amp == "fp16":
-        raise PrecisionError(
-            "--amp fp16: CPUs have no fast float16 training path; use --amp bf16 or --amp off"
-        )
+        raise PrecisionError("--amp fp16: CPUs have no fast float16 training path; use --amp bf16 or --amp off")
     unit = cpu_bf16_support()
     if unit is None:
         if amp == "bf16":
@@ -152,9 +148,7 @@ def choose_precision(device: torch.device | str = "cpu", amp: str = "auto") -> P
     return Precision("bf16", "cpu", f"bf16 autocast ({unit})")
 
 
-def backward_and_step(
-    opt: torch.optim.Optimizer, loss: torch.Tensor, scaler=None, drop_grads=()
-) -> None:
+def backward_and_step(opt: torch.optim.Optimizer, loss: torch.Tensor, scaler=None, drop_grads=()) -> None:
     """``loss.backward()`` then ``opt.step()``, through ``scaler`` (a ``torch.amp.GradScaler``) when given.
 
     The GradScaler path (fp16 on CUDA) scales the loss before the backward pass, unscales and skips

@@ -111,9 +111,7 @@ class ModelRecipe:
         """Whether the step trains ``netD`` (its lr scheduler is stepped only then)."""
         return True
 
-    def train_step(
-        self, netG, netD, optG, optD, real_A, real_B, *, progress: float, autocast, scalers
-    ) -> dict:
+    def train_step(self, netG, netD, optG, optD, real_A, real_B, *, progress: float, autocast, scalers) -> dict:
         """One optimisation step; ``progress`` in ``[0, 1]`` is how far along the run is (steps or time)."""
         raise NotImplementedError
 
@@ -138,15 +136,8 @@ class ModelRecipe:
 
         c = self.cfg
         return PairedImageDataset(
-            folder,
-            direction=c.direction,
-            load_size=c.eval_size,
-            crop_size=c.eval_size,
-            train=False,
-            cache=cache,
-            interpolation="bilinear",
-            max_items=max_items,
-            progress=progress,
+            folder, direction=c.direction, load_size=c.eval_size, crop_size=c.eval_size,
+            train=False, cache=cache, interpolation="bilinear", max_items=max_items, progress=progress,
         )
 
     def translate_options(self) -> dict:
@@ -159,33 +150,15 @@ class ModelRecipe:
         By default nothing changes: :meth:`eval_dataset` reads the folder as it is.
         """
 
-    def evaluate(
-        self,
-        netG,
-        dataset,
-        *,
-        device,
-        batch_size: int = 8,
-        mode: str = "eval",
-        palette=None,
-        save_images=None,
-        progress: bool = True,
-    ) -> dict:
+    def evaluate(self, netG, dataset, *, device, batch_size: int = 8, mode: str = "eval", palette=None,
+                 save_images=None, progress: bool = True) -> dict:
         """``pix2pix eval``'s scores of ``netG`` on ``dataset``: by default
         :func:`course_utils.evaluation.evaluate.evaluate` (pixel scores, the GcGAN protocol, and the
         palette IoU when ``palette`` is given)."""
         from course_utils.evaluation.evaluate import evaluate
 
-        return evaluate(
-            netG,
-            dataset,
-            device=device,
-            mode=mode,
-            batch_size=batch_size,
-            palette=palette,
-            save_images=save_images,
-            progress=progress,
-        )
+        return evaluate(netG, dataset, device=device, mode=mode, batch_size=batch_size, palette=palette,
+                        save_images=save_images, progress=progress)
 
 
 def recipe_class(name: str) -> type[ModelRecipe]:

@@ -23,34 +23,13 @@ LOSS_KEYS = ("G_GAN", "G_L1", "D_real", "D_fake")
 
 # Fields that define the networks and their input; a checkpoint can only be
 # resumed (or evaluated) with the same values.
-MODEL_FIELDS = (
-    "netG",
-    "ngf",
-    "ndf",
-    "n_layers_D",
-    "norm",
-    "dropout",
-    "direction",
-    "in_channels",
-    "out_channels",
-)
+MODEL_FIELDS = ("netG", "ngf", "ndf", "n_layers_D", "norm", "dropout", "direction", "in_channels", "out_channels")
 
 PRESETS: dict[str, dict] = {
     # A few seconds: tests and CI.
     "smoke": dict(
-        netG="unet_32",
-        ngf=8,
-        ndf=8,
-        load_size=64,
-        crop_size=32,
-        eval_size=64,
-        batch_size=2,
-        max_steps=6,
-        max_train_items=16,
-        save_every=3,
-        n_samples=2,
-        epochs=1,
-        compile="off",
+        netG="unet_32", ngf=8, ndf=8, load_size=64, crop_size=32, eval_size=64, batch_size=2,
+        max_steps=6, max_train_items=16, save_every=3, n_samples=2, epochs=1, compile="off",
     ),
     # `make demo`: 10.5 minutes of training on a 2-core CPU. Native-scale tiles (600 -> 256
     # as in the evaluation protocol) so roads keep their width, random 128 crops
@@ -60,54 +39,22 @@ PRESETS: dict[str, dict] = {
     # lambda_L1 = 200, and samples and evaluation from an EMA of netG's weights.
     # The levers were measured side by side at equal minutes (results/quality_per_minute.jsonl).
     "cpu-quick": dict(
-        netG="unet_128",
-        ngf=32,
-        ndf=16,
-        load_size=256,
-        crop_size=128,
-        eval_size=256,
-        interpolation="bilinear",
-        batch_size=4,
-        lr=5e-4,
-        lambda_L1=200.0,
-        epochs=12,
-        decay_fraction=0.5,
-        save_every=250,
-        ema=0.995,
+        netG="unet_128", ngf=32, ndf=16, load_size=256, crop_size=128, eval_size=256,
+        interpolation="bilinear", batch_size=4, lr=5e-4, lambda_L1=200.0, epochs=12,
+        decay_fraction=0.5, save_every=250, ema=0.995,
     ),
     # cpu-quick before the quality-per-minute levers (PatchGAN width 32, no EMA): the recipe that the
     # optional labs' measured Pix2Pix numbers and the benchmark's baseline curve use.
     "cpu-quick-v1": dict(
-        netG="unet_128",
-        ngf=32,
-        ndf=32,
-        load_size=256,
-        crop_size=128,
-        eval_size=256,
-        interpolation="bilinear",
-        batch_size=4,
-        lr=5e-4,
-        lambda_L1=200.0,
-        epochs=12,
-        decay_fraction=0.5,
-        save_every=250,
+        netG="unet_128", ngf=32, ndf=32, load_size=256, crop_size=128, eval_size=256,
+        interpolation="bilinear", batch_size=4, lr=5e-4, lambda_L1=200.0, epochs=12,
+        decay_fraction=0.5, save_every=250,
     ),
     # A longer CPU run: the cpu-quick recipe for three times as many epochs (about 35 minutes).
     "cpu": dict(
-        netG="unet_128",
-        ngf=32,
-        ndf=16,
-        load_size=256,
-        crop_size=128,
-        eval_size=256,
-        interpolation="bilinear",
-        batch_size=4,
-        lr=5e-4,
-        lambda_L1=200.0,
-        epochs=36,
-        decay_fraction=0.5,
-        save_every=500,
-        ema=0.995,
+        netG="unet_128", ngf=32, ndf=16, load_size=256, crop_size=128, eval_size=256,
+        interpolation="bilinear", batch_size=4, lr=5e-4, lambda_L1=200.0, epochs=36,
+        decay_fraction=0.5, save_every=500, ema=0.995,
     ),
     # The paper's setup (appendix 6.2): unet_256, 70x70 D, batch 1, lambda 100,
     # Adam 2e-4 / 0.5, 100 epochs at constant lr then 100 of linear decay,
@@ -206,12 +153,8 @@ class Pix2PixRecipe(ModelRecipe):
     options = (
         Option("lambda_L1", "--lambda-l1", "weight of the L1 term (paper: 100)"),
         Option("gan_weight", "--gan-weight", "weight of the cGAN term; 0 = L1 alone"),
-        Option(
-            "l1_warmup",
-            "--l1-warmup",
-            "train netG on the L1 term alone for this fraction of the run first (0 = off)",
-            metavar="FRACTION",
-        ),
+        Option("l1_warmup", "--l1-warmup", "train netG on the L1 term alone for this fraction of the run first "
+               "(0 = off)", metavar="FRACTION"),
     )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
