@@ -1,21 +1,24 @@
 """course_utils: the helper package of the Pix2Pix course.
 
-Where to find things:
+The folders follow the flow of the work, each importing only those before it:
 
-- ``course_utils.models``: the networks. ``models.unet`` is the original U-Net
-  (Ronneberger et al. 2015, notebook 1); ``models.generator`` the Pix2Pix U-Net
-  generator ``netG`` (``define_G``); ``models.discriminator`` the PatchGAN ``netD``
-  (``define_D``, ``receptive_field``).
-- ``course_utils.losses``: the Pix2Pix objective (paper equations 1-4).
-- ``course_utils.training.loop``: ``train_step``, the presets and the resumable training loop.
-- ``course_utils.data.datasets``: ``PairedImageDataset`` for the pix2pix A|B format.
-- ``course_utils.data.isbi``: the ISBI 2012 EM stacks for notebook 1.
-- ``course_utils.data.download``: ``pix2pix data fetch`` (pooch, sha256 manifests, mirrors).
-- ``course_utils.evaluation.evaluate`` / ``metrics`` / ``palette``: evaluation, the GcGAN
-  protocol, the map-palette IoU, and ``translate``.
-- ``course_utils.training.checkpoint``: atomic checkpoint files.
-- ``course_utils.grading`` / ``notebook``: helpers for the notebooks' tests and fast mode.
-- ``course_utils.cli``: the ``pix2pix`` command; ``course_utils.demo``: ``make demo``.
+- ``course_utils.data``: ``pix2pix data fetch`` (``download``: pooch, sha256 manifests, mirrors),
+  ``datasets.PairedImageDataset`` for the pix2pix A|B format, ``isbi`` (notebook 1's EM stacks)
+  and ``images`` (the one list of image extensions).
+- ``course_utils.models``: networks only. ``unet`` (Ronneberger et al. 2015), ``generator``
+  (``define_G``, the Pix2Pix ``netG``), ``discriminator`` (``define_D``, the PatchGAN ``netD``),
+  ``pix2pixhd``, ``spade``, ``srgan``, ``cyclegan``, ``vgg``, ``published`` (the authors' key names).
+- ``course_utils.losses``: one ``GANLoss`` (bce, lsgan, hinge), Pix2Pix's equation 4, SRGAN's
+  perceptual loss, feature matching, the VGG losses, cycle/identity, KL.
+- ``course_utils.training``: ``train`` (the one loop), ``TrainConfig`` and ``config_from_preset``,
+  checkpoints, ``export``, precision and execution, and ``recipes/``, one per model
+  (``train_step``, presets, options). ``from course_utils.training import train_step`` works.
+- ``course_utils.evaluation``: ``evaluate``/``translate``, ``metrics`` (the GcGAN protocol, PSNR,
+  SSIM), ``palette`` (map-palette IoU), ``segmenter``, ``spectrum``, ``video``, ``architecture``.
+- ``course_utils.grading``: the checks the notebooks' tests call (``check_close``...), their
+  integrity snapshot, nbgrader's executor, ``pix2pix audit`` and ``pix2pix grade``.
+- ``cli`` (the ``pix2pix`` command), ``demo`` (``make demo``), ``errors``, ``device``, ``paths``,
+  ``notebook`` (fast mode) and ``results`` (measurement records).
 """
 
 __version__ = "0.1.0"
