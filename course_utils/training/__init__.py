@@ -3,8 +3,10 @@
 - :mod:`~course_utils.training.config`: ``TrainConfig`` and ``config_from_preset``;
 - :mod:`~course_utils.training.loop`: ``train``, the resumable loop (run folder, DDP, time budget);
 - :mod:`~course_utils.training.recipes`: ``ModelRecipe`` and one module per model
-  (``pix2pix``: ``train_step``, ``PRESETS``, ``LOSS_KEYS``; ``pix2pixhd``, ``srgan``, ``cyclegan``, ``spade``);
-- :mod:`~course_utils.training.checkpoint`: atomic, weights-only checkpoints and ``generator_from_checkpoint``;
+  (``pix2pix``: ``train_step``, ``PRESETS``, ``LOSS_KEYS``; ``pix2pixhd``, ``srgan``, ``cyclegan``,
+  ``spade``);
+- :mod:`~course_utils.training.checkpoint`: atomic, weights-only checkpoints and
+  ``generator_from_checkpoint``;
 - :mod:`~course_utils.training.export`: ``pix2pix export`` and ``pix2pix import-weights``;
 - :mod:`~course_utils.training.optim`, :mod:`~.schedule`, :mod:`~.state`, :mod:`~.plots`,
   :mod:`~.precision`, :mod:`~.execution`: Adam and the moving average, the lr schedule, the random

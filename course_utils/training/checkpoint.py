@@ -94,10 +94,10 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         refused = f"refused: {found.group(1)}" if found else ""
         raise CheckpointError(
-            f"checkpoint {path} was refused: it holds Python objects that would run code when loaded"
-            f"{f' ({refused})' if refused else ''}; course checkpoints hold only tensors and plain values. "
-            f"Load only checkpoints written by `pix2pix train`; a generator shared by others is safest "
-            f"as an exported folder (`pix2pix export`)"
+            f"checkpoint {path} was refused: it holds Python objects that would run code when "
+            f"loaded{f' ({refused})' if refused else ''}; course checkpoints hold only tensors and "
+            f"plain values. Load only checkpoints written by `pix2pix train`; a generator shared "
+            f"by others is safest as an exported folder (`pix2pix export`)"
         ) from None
     except Exception as exc:  # torch raises many types for corrupt files
         raise CheckpointError(
@@ -112,8 +112,10 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     return ckpt
 
 
-def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> tuple[nn.Module, TrainConfig]:
-    """Rebuild ``netG`` on ``device``, in eval mode, from a checkpoint, a run folder or an exported folder.
+def generator_from_checkpoint(ckpt: dict | str | os.PathLike,
+                              device="cpu") -> tuple[nn.Module, TrainConfig]:
+    """Rebuild ``netG`` on ``device``, in eval mode, from a checkpoint, a run folder or an exported
+    folder.
 
     ``ckpt``: a checkpoint path or a loaded checkpoint dict; a run folder (its
     ``checkpoints/latest.pt``); or a folder written by ``pix2pix export`` or
@@ -134,7 +136,8 @@ def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> t
         if Path(ckpt).is_dir() and (Path(ckpt) / "checkpoints" / "latest.pt").is_file():
             ckpt = Path(ckpt) / "checkpoints" / "latest.pt"
         ckpt = load_checkpoint(ckpt)
-    cfg = TrainConfig.from_dict(ckpt["config"])  # checkpoints from before the seam have no "model": pix2pix
+    # checkpoints from before the seam have no "model": pix2pix
+    cfg = TrainConfig.from_dict(ckpt["config"])
     try:
         netG = get_recipe(cfg).build_generator(cfg)
     except CourseError as exc:
@@ -143,6 +146,7 @@ def generator_from_checkpoint(ckpt: dict | str | os.PathLike, device="cpu") -> t
         netG.load_state_dict(ckpt["netG_ema"] if ckpt.get("netG_ema") is not None else ckpt["netG"])
     except RuntimeError as exc:
         raise CheckpointError(
-            f"checkpoint weights do not match its config (model {cfg.model}, {cfg.netG}, ngf={cfg.ngf}): {exc}"
+            f"checkpoint weights do not match its config "
+            f"(model {cfg.model}, {cfg.netG}, ngf={cfg.ngf}): {exc}"
         ) from None
     return netG.to(device).eval(), cfg

@@ -161,14 +161,16 @@ class PresetError(CourseError, ValueError):
     """An unknown preset or training option."""
 
 def config_from_preset(preset: str = "paper", **overrides) -> TrainConfig:
-    """A :class:`TrainConfig` from a preset name, with ``overrides`` applied (``None`` values ignored).
+    """A :class:`TrainConfig` from a preset name, with ``overrides`` applied (``None`` values
+    ignored).
 
     The preset is looked up in the presets of ``overrides["model"]`` (default
     ``"pix2pix"``: :data:`PRESETS`; ``"pix2pixhd"``:
     :data:`course_utils.training.recipes.pix2pixhd.PRESETS`).
 
     Raises:
-        PresetError (a ValueError and a CourseError): for an unknown model, preset or override name.
+        PresetError (a ValueError and a CourseError): for an unknown model, preset or override
+            name.
     """
     from course_utils.training.recipes import recipe_class
 
@@ -178,7 +180,8 @@ def config_from_preset(preset: str = "paper", **overrides) -> TrainConfig:
     except CourseError as exc:
         raise PresetError(str(exc)) from None
     if preset not in presets:
-        raise PresetError(f"unknown preset {preset!r} for --model {model}; choose one of {', '.join(presets)}")
+        raise PresetError(f"unknown preset {preset!r} for --model {model}; "
+                          f"choose one of {', '.join(presets)}")
     cfg = TrainConfig(preset=preset, model=model, **presets[preset])
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     for key, value in overrides.items():

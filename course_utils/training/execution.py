@@ -73,26 +73,31 @@ class ExecutionPath:
 
     @property
     def is_plain(self) -> bool:
-        return not (self.compile or self.channels_last or self.fused_adam or self.precision.amp != "off")
+        return not (self.compile or self.channels_last or self.fused_adam
+                    or self.precision.amp != "off")
 
     def describe(self) -> str:
         """One line, e.g. ``"cpu: bf16 autocast (AMX), channels_last, compiled, fused Adam"``."""
         parts = [self.precision.reason]
         parts.append("channels_last" if self.channels_last else "NCHW")
-        parts.append("compiled" if self.compile else ("eager" + (f" ({self.compile_note})" if self.compile_note else "")))
+        parts.append("compiled" if self.compile
+                     else ("eager" + (f" ({self.compile_note})" if self.compile_note else "")))
         parts.append("fused Adam" if self.fused_adam else "for-loop Adam")
         label = "plain path: " if self.is_plain else ""
         return f"{self.device.type}: {label}" + ", ".join(parts)
 
     def to_dict(self) -> dict:
         return {
-            "device": str(self.device), "amp": self.precision.amp, "precision": self.precision.reason,
+            "device": str(self.device), "amp": self.precision.amp,
+            "precision": self.precision.reason,
             "compile": self.compile, "compile_note": self.compile_note,
-            "channels_last": self.channels_last, "fused_adam": self.fused_adam, "description": self.describe(),
+            "channels_last": self.channels_last, "fused_adam": self.fused_adam,
+            "description": self.describe(),
         }
 
     def prepare(self, netG: nn.Module, netD: nn.Module) -> tuple[nn.Module, nn.Module]:
-        """Move both networks to the device and memory format (in place) and return the modules to train.
+        """Move both networks to the device and memory format (in place) and return the modules to
+        train.
 
         With ``compile`` the returned modules are ``torch.compile`` wrappers that
         share their parameters with ``netG``/``netD``: save and load the
@@ -114,7 +119,8 @@ def compiler_problem() -> str:
     """
     if sys.platform == "win32":
         return "torch.compile is not used on Windows by the course"
-    cxx = os.environ.get("CXX") or next((c for c in ("c++", "g++", "clang++") if shutil.which(c)), None)
+    cxx = os.environ.get("CXX") or next((c for c in ("c++", "g++", "clang++") if shutil.which(c)),
+                                        None)
     if not cxx:
         return "no C++ compiler found (install g++ or set CXX)"
     try:
@@ -122,7 +128,8 @@ def compiler_problem() -> str:
         if float(out.sum()) != 12.0:
             return "torch.compile gave a wrong result in a self-check"
     except Exception as exc:  # noqa: BLE001 - any failure means "no compiler"
-        return f"torch.compile failed a self-check ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+        return (f"torch.compile failed a self-check "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
     return ""
 
 
@@ -195,7 +202,8 @@ def _as_channels_last(flat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class ChannelsLastFusedAdam(torch.optim.Adam):
-    """``torch.optim.Adam(fused=True)`` that steps ``channels_last`` 4-D weights without copying them.
+    """``torch.optim.Adam(fused=True)`` that steps ``channels_last`` 4-D weights without copying
+    them.
 
     The update is Adam's (Kingma & Ba, ICLR 2015, algorithm 1), computed by
     PyTorch's own fused kernel, bit for bit the same as ``Adam(fused=True)``
@@ -223,7 +231,8 @@ class ChannelsLastFusedAdam(torch.optim.Adam):
 
     @torch.no_grad()
     def step(self, closure=None, **kwargs):
-        """One Adam step; ``closure`` and the GradScaler's keywords as in ``torch.optim.Adam.step``."""
+        """One Adam step; ``closure`` and the GradScaler's keywords as in
+        ``torch.optim.Adam.step``."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -232,7 +241,8 @@ class ChannelsLastFusedAdam(torch.optim.Adam):
         for group in self.param_groups:
             for p in group["params"]:
                 if (p.grad is None or p.dim() != 4 or p.is_contiguous()
-                        or not p.is_contiguous(memory_format=torch.channels_last) or p.grad.stride() != p.stride()):
+                        or not p.is_contiguous(memory_format=torch.channels_last)
+                        or p.grad.stride() != p.stride()):
                     continue
                 state = self.state[p]
                 for key in ADAM_STATE_KEYS:
@@ -259,8 +269,10 @@ class ChannelsLastFusedAdam(torch.optim.Adam):
         return loss
 
 
-def adam(params, *, lr: float, betas: tuple[float, float], fused: bool = False) -> torch.optim.Adam:
-    """The course's Adam: ``torch.optim.Adam`` (for-loop on the CPU), or with ``fused=True`` :class:`ChannelsLastFusedAdam`.
+def adam(params, *, lr: float, betas: tuple[float, float],
+         fused: bool = False) -> torch.optim.Adam:
+    """The course's Adam: ``torch.optim.Adam`` (for-loop on the CPU), or with ``fused=True``
+    :class:`ChannelsLastFusedAdam`.
 
     Args:
         params: parameters or parameter groups, as for ``torch.optim.Adam``.

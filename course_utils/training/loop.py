@@ -69,7 +69,8 @@ def resolve_data(cfg: TrainConfig) -> tuple[Path, Path | None]:
         root = Path(cfg.data)
         train_dir = root / "train"
         if not train_dir.is_dir():
-            raise DataError(f"--data {root}: no train/ folder inside; it must hold train/ (and optionally val/) with A|B images")
+            raise DataError(f"--data {root}: no train/ folder inside; it must hold train/ "
+                            f"(and optionally val/) with A|B images")
         val_dir = root / "val"
         return train_dir, (val_dir if val_dir.is_dir() else None)
     if not cfg.dataset:
@@ -99,7 +100,8 @@ def eval_dataset(folder, cfg: TrainConfig, max_items=None, cache=True, progress=
 
 
 class TimeBudget:
-    """The run's clock: seconds of training on ``clock`` (``"wall"`` or ``"cpu"``), summed over resumed sessions.
+    """The run's clock: seconds of training on ``clock`` (``"wall"`` or ``"cpu"``), summed over
+    resumed sessions.
 
     ``minutes=None`` (or 0 for the lr schedule) means no budget. :meth:`tick` after every step
     updates :attr:`elapsed`; :meth:`fraction` is what the lr schedule follows.
@@ -117,7 +119,8 @@ class TimeBudget:
         self._t0 = self.now()
 
     def start(self) -> None:
-        """Start counting this session (after set-up: data, networks and compilation plans are not counted)."""
+        """Start counting this session (after set-up: data, networks and compilation plans are not
+        counted)."""
         self._t0 = self.now()
 
     def tick(self) -> float:
@@ -157,7 +160,8 @@ class LossLog:
 
     def truncate_after(self, step: int) -> None:
         if self.enabled and self.path.exists():
-            keep = [ln for ln in self.path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+            keep = [ln for ln in self.path.read_text().splitlines()
+                    if ln.strip() and json.loads(ln)["step"] <= step]
             self.path.write_text("".join(ln + "\n" for ln in keep))
 
     def open(self) -> None:
@@ -178,21 +182,23 @@ def _checkpoint_to_resume(ckpt_path: Path, cfg: TrainConfig, recipe, resume: boo
     """The checkpoint a run continues from, or ``None`` for a fresh run.
 
     Raises:
-        CheckpointError: a checkpoint exists and ``resume`` is false, or its networks/data differ from ``cfg``.
+        CheckpointError: a checkpoint exists and ``resume`` is false, or its networks/data differ
+            from ``cfg``.
     """
     if not ckpt_path.exists():
         return None
     if not resume:
         raise CheckpointError(
-            f"{ckpt_path.parent.parent} already holds a run ({ckpt_path}); pass --resume to continue it "
-            f"or choose another --out"
+            f"{ckpt_path.parent.parent} already holds a run ({ckpt_path}); pass --resume to "
+            f"continue it or choose another --out"
         )
     ckpt = load_checkpoint(ckpt_path)
     old = TrainConfig.from_dict(ckpt["config"])
     diff = [f"{k}: checkpoint {getattr(old, k)!r} vs now {getattr(cfg, k)!r}"
             for k in ("model", *recipe.model_fields) if getattr(old, k) != getattr(cfg, k)]
     if diff:
-        raise CheckpointError(f"cannot resume {ckpt_path} with different networks/data: " + "; ".join(diff))
+        raise CheckpointError(f"cannot resume {ckpt_path} with different networks/data: "
+                              + "; ".join(diff))
     return ckpt
 
 
@@ -215,19 +221,22 @@ def _restore(ckpt: dict, rank: int, netG, netD, optG, optD, schedG, schedD, scal
     return int(ckpt["step"])
 
 
-def _progress_bar(cfg: TrainConfig, total_steps: int, step: int, elapsed: float, enabled: bool) -> tqdm:
-    """The training bar: steps out of ``total_steps``, or, under a time budget, seconds of the budget.
+def _progress_bar(cfg: TrainConfig, total_steps: int, step: int, elapsed: float,
+                  enabled: bool) -> tqdm:
+    """The training bar: steps out of ``total_steps``, or, under a time budget, seconds of the
+    budget.
 
     A time-boxed run ends when its minutes are spent, long before its nominal
     step count, so its bar counts the budget (``n/total`` seconds and the time
     left) and shows the steps done so far after it.
     """
     if not cfg.time_budget:
-        return tqdm(total=total_steps, initial=step, desc="train", disable=not enabled, dynamic_ncols=True)
+        return tqdm(total=total_steps, initial=step, desc="train", disable=not enabled,
+                    dynamic_ncols=True)
     budget = round(cfg.time_budget * 60)
     clock = "CPU " if cfg.time_budget_clock == "cpu" else ""
-    return tqdm(total=budget, initial=min(budget, round(elapsed)), desc="train", disable=not enabled,
-                dynamic_ncols=True, unit="s",
+    return tqdm(total=budget, initial=min(budget, round(elapsed)), desc="train",
+                disable=not enabled, dynamic_ncols=True, unit="s",
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} s of the "
                            + clock + "time budget, {remaining} left{postfix}")
 
@@ -240,7 +249,8 @@ def train(
     device=None,
     progress: bool = True,
 ) -> dict:
-    """Train the model ``cfg.model`` (Pix2Pix by default) as ``cfg`` says, writing the run folder ``out_dir``.
+    """Train the model ``cfg.model`` (Pix2Pix by default) as ``cfg`` says, writing the run folder
+    ``out_dir``.
 
     This is the one training loop of the course; the model's networks, step
     and sample generation come from its recipe (:mod:`course_utils.training.recipes`).
@@ -271,18 +281,20 @@ def train(
     distributed = world > 1
     if device is None:
         if torch.cuda.is_available():
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if distributed else 0)
+            device = torch.device("cuda",
+                                  int(os.environ.get("LOCAL_RANK", "0")) if distributed else 0)
         else:
             device = pick_device()  # Apple's MPS when present, else the CPU
     device = torch.device(device)
     if distributed and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     is_main = rank == 0
-    exe = choose_execution(device, amp=cfg.amp, compile=cfg.compile, channels_last=cfg.channels_last,
-                           fused_adam=cfg.fused_adam, distributed=distributed)
+    exe = choose_execution(device, amp=cfg.amp, compile=cfg.compile,
+                           channels_last=cfg.channels_last, fused_adam=cfg.fused_adam,
+                           distributed=distributed)
     if is_main:
-        print(f"pix2pix train: {exe.describe()}" + ("" if cfg.model == "pix2pix" else f" (model {cfg.model})"),
-              flush=True)
+        print(f"pix2pix train: {exe.describe()}"
+              + ("" if cfg.model == "pix2pix" else f" (model {cfg.model})"), flush=True)
 
     out_dir = Path(out_dir)
     ckpt_path = out_dir / "checkpoints" / "latest.pt"
@@ -299,8 +311,8 @@ def train(
     steps_per_epoch = n_per_rank // cfg.batch_size
     if steps_per_epoch == 0:
         raise DataError(
-            f"{train_dir}: {len(train_set)} images are fewer than batch size {cfg.batch_size} x {world} "
-            f"process(es); lower --batch-size"
+            f"{train_dir}: {len(train_set)} images are fewer than batch size {cfg.batch_size} x "
+            f"{world} process(es); lower --batch-size"
         )
     # --max-steps, when given, replaces --epochs as the length of the run (and of the lr schedule).
     total_steps = cfg.max_steps if cfg.max_steps else cfg.epochs * steps_per_epoch
@@ -310,7 +322,8 @@ def train(
     netG, netD = recipe.build_networks(cfg)
     recipe.setup(device, is_main)
     memory_format = exe.memory_format
-    netG_t, netD_t = exe.prepare(netG, netD)  # compiled wrappers when exe.compile; they share the weights
+    # compiled wrappers when exe.compile; they share the weights
+    netG_t, netD_t = exe.prepare(netG, netD)
     optG, optD = recipe.make_optimizers(netG, netD, fused=exe.fused_adam)
     ema = make_ema(netG, cfg.ema)
     budget = TimeBudget(cfg.time_budget, cfg.time_budget_clock,
@@ -327,7 +340,8 @@ def train(
     else:
         log.start_fresh()
     if is_main:
-        (out_dir / "config.json").write_text(json.dumps({**cfg.to_dict(), "execution": exe.to_dict()}, indent=2) + "\n")
+        (out_dir / "config.json").write_text(
+            json.dumps({**cfg.to_dict(), "execution": exe.to_dict()}, indent=2) + "\n")
 
     if distributed:  # choose_execution never compiles under DDP, so netG_t is netG here
         ddp_kw = {"device_ids": [device.index]} if device.type == "cuda" else {}
@@ -360,11 +374,14 @@ def train(
             },
             ckpt_path,
         )
-        plot_losses(log.path, out_dir / "losses.png", recipe.plot_groups)  # the curves so far, at every save
+        # the curves so far, at every save
+        plot_losses(log.path, out_dir / "losses.png", recipe.plot_groups)
 
     def run_progress() -> float:
-        """How far along the run is, in [0, 1]: steps or time budget, whichever is further (as the lr)."""
-        return min(1.0, max(step / max(1, total_steps), budget.fraction() if budget.minutes else 0.0))
+        """How far along the run is, in [0, 1]: steps or time budget, whichever is further (as the
+        lr)."""
+        return min(1.0, max(step / max(1, total_steps),
+                            budget.fraction() if budget.minutes else 0.0))
 
     def sample_fn():
         progress_now = run_progress()
@@ -381,9 +398,12 @@ def train(
     try:
         while step < total_steps:
             epoch, pos = divmod(step, steps_per_epoch)
-            order = epoch_indices(len(train_set), epoch, cfg.seed, rank, world)[: steps_per_epoch * cfg.batch_size]
-            if recipe.unpaired:  # real_B from its own order, independent of real_A's (no pair is used)
-                order_B = epoch_indices(len(train_set), epoch, cfg.seed + UNPAIRED_SEED_OFFSET, rank, world)
+            order = epoch_indices(len(train_set), epoch, cfg.seed, rank, world)[
+                : steps_per_epoch * cfg.batch_size]
+            # real_B from its own order, independent of real_A's (no pair is used)
+            if recipe.unpaired:
+                order_B = epoch_indices(len(train_set), epoch, cfg.seed + UNPAIRED_SEED_OFFSET,
+                                        rank, world)
             for b in range(pos, steps_per_epoch):
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                 batch = torch.utils.data.default_collate([train_set[i] for i in idx])
@@ -401,8 +421,10 @@ def train(
                 except Exception as exc:
                     if exe.compile and step == start_step:  # compilation happens in the first step
                         raise CourseError(
-                            f"torch.compile failed in the first training step ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); rerun with --no-compile"
+                            f"torch.compile failed in the first training step "
+                            f"({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+                            f"rerun with --no-compile"
                         ) from exc
                     raise
                 if ema is not None:
@@ -414,13 +436,15 @@ def train(
                 schedG.step()
                 if recipe.uses_netD():  # e.g. Pix2Pix's L1 alone never steps optD
                     with warnings.catch_warnings():  # an L1 warm-up steps the schedule before optD
-                        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
+                        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step",
+                                                UserWarning)
                         schedD.step()
                 step += 1
                 log.write(step, epoch, lr, losses)
                 if cfg.time_budget:  # the bar counts budget seconds; the postfix counts steps
                     bar.update(min(bar.total, budget.elapsed) - bar.n)
-                    bar.set_postfix({"step": step, **{k: f"{v:.3f}" for k, v in losses.items()}}, refresh=False)
+                    bar.set_postfix({"step": step, **{k: f"{v:.3f}" for k, v in losses.items()}},
+                                    refresh=False)
                 else:
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
@@ -442,15 +466,16 @@ def train(
                 if step % cfg.save_every:
                     save()
                 if is_main:
-                    save_sample_grid(shown_G, sample_batch,
-                                     out_dir / "samples" / f"epoch_{step // steps_per_epoch:03d}.png",
+                    save_sample_grid(shown_G, sample_batch, out_dir / "samples"
+                                     / f"epoch_{step // steps_per_epoch:03d}.png",
                                      device, generate=sample_fn())
     finally:
         bar.close()
         log.close()
     seconds = time.time() - t0
     if is_main:
-        save_sample_grid(shown_G, sample_batch, out_dir / "samples" / "final.png", device, generate=sample_fn())
+        save_sample_grid(shown_G, sample_batch, out_dir / "samples" / "final.png", device,
+                         generate=sample_fn())
         plot_losses(log.path, out_dir / "losses.png", recipe.plot_groups)
     if distributed:
         dist.barrier()

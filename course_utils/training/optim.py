@@ -1,4 +1,5 @@
-"""Optimisers of the training loop: Adam for ``netG`` and ``netD`` and the moving average of ``netG``."""
+"""Optimisers of the training loop: Adam for ``netG`` and ``netD`` and the moving average of
+``netG``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from torch import nn
 from course_utils.training.execution import adam
 
 
-def make_optimizers(netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: float = 0.5, fused: bool = False):
+def make_optimizers(netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: float = 0.5,
+                    fused: bool = False):
     """Adam optimisers for ``netG`` and ``netD`` (paper section 3.3: lr 2e-4, betas (0.5, 0.999)).
 
     ``fused=True`` uses Adam's fused kernel (same update, one pass over the
@@ -20,7 +22,8 @@ def make_optimizers(netG: nn.Module, netD: nn.Module, lr: float = 2e-4, beta1: f
     return optG, optD
 
 def make_ema(netG: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
-    """An exponential moving average of ``netG`` (weights and BatchNorm statistics), or ``None`` for ``decay <= 0``.
+    """An exponential moving average of ``netG`` (weights and BatchNorm statistics), or ``None``
+    for ``decay <= 0``.
 
     ``ema.update_parameters(netG)`` after each step sets every floating-point
     tensor ``avg <- avg + (1 - d) * (current - avg)`` with
@@ -36,7 +39,8 @@ def make_ema(netG: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedMod
     if decay >= 1:
         raise ValueError(f"ema must be in [0, 1) (0: off; e.g. 0.999), got {decay!r}")
 
-    def ema_update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+    def ema_update(averaged: list[torch.Tensor], current: list[torch.Tensor],
+                   n: torch.Tensor) -> None:
         if not averaged[0].is_floating_point():
             torch._foreach_copy_(averaged, current)
             return

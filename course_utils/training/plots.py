@@ -11,7 +11,8 @@ from torch import nn
 
 
 def save_sample_grid(netG: nn.Module, batch: dict, path, device, generate=None) -> Path:
-    """Write a grid with one row per image: input | generated | target (values mapped from [-1, 1]).
+    """Write a grid with one row per image: input | generated | target (values mapped
+    from [-1, 1]).
 
     ``generate(netG, real_A)``, when given, makes ``fake_B`` (default ``netG(real_A)``).
     """
@@ -24,7 +25,8 @@ def save_sample_grid(netG: nn.Module, batch: dict, path, device, generate=None) 
         fake_B = (generate(netG, real_A) if generate else netG(real_A)).float().cpu()
     netG.train(was_training)
     shown_A = batch["real_A"]
-    if shown_A.shape[-2:] != fake_B.shape[-2:]:  # super-resolution: the input shown at the output's size
+    # super-resolution: the input shown at the output's size
+    if shown_A.shape[-2:] != fake_B.shape[-2:]:
         shown_A = torch.nn.functional.interpolate(shown_A, size=fake_B.shape[-2:], mode="nearest")
     rows = torch.stack([shown_A, fake_B.clamp(-1, 1), batch["real_B"]], dim=1).flatten(0, 1)
     path = Path(path)
@@ -49,7 +51,8 @@ def plot_losses(log_path, out_path, groups) -> Path | None:
     window = max(1, len(rows) // 100)
 
     def smooth(key):
-        """Moving average over ``window`` steps, aligned to the window's last step (no edge artefacts)."""
+        """Moving average over ``window`` steps, aligned to the window's last step (no edge
+        artefacts)."""
         v = np.array([r[key] for r in rows], dtype=float)
         c = np.cumsum(np.insert(v, 0, 0.0))
         return steps[window - 1 :], (c[window:] - c[:-window]) / window

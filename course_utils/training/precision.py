@@ -1,4 +1,5 @@
-"""Which numeric precision a training step uses, chosen once for the trainer, the CLI and notebook 4.
+"""Which numeric precision a training step uses, chosen once for the trainer, the CLI and notebook
+4.
 
 Mixed precision runs the convolutions in a 16-bit type while the weights, the
 optimiser state and the losses stay in float32 (Micikevicius et al., *Mixed
@@ -83,7 +84,8 @@ class Precision:
 
     @property
     def autocast(self):
-        """A factory of autocast contexts for ``train_step(..., autocast=...)``, or ``None`` for float32."""
+        """A factory of autocast contexts for ``train_step(..., autocast=...)``, or ``None`` for
+        float32."""
         if self.amp == "off":
             return None
         device_type, dtype = self.device_type, self.dtype
@@ -134,22 +136,26 @@ def choose_precision(device: torch.device | str = "cpu", amp: str = "auto") -> P
     if device.type != "cpu":
         if amp == "auto":
             return Precision("off", device.type, f"float32 (no mixed precision on {device.type})")
-        raise PrecisionError(f"--amp {amp}: mixed precision is only supported on CPU and CUDA here; use --amp off")
+        raise PrecisionError(f"--amp {amp}: mixed precision is only supported on CPU and CUDA "
+                             f"here; use --amp off")
     if amp == "fp16":
-        raise PrecisionError("--amp fp16: CPUs have no fast float16 training path; use --amp bf16 or --amp off")
+        raise PrecisionError("--amp fp16: CPUs have no fast float16 training path; "
+                             "use --amp bf16 or --amp off")
     unit = cpu_bf16_support()
     if unit is None:
         if amp == "bf16":
             raise PrecisionError(
-                "--amp bf16: this CPU has neither AMX nor AVX512-BF16, so bfloat16 would be emulated "
-                "and slower than float32; use --amp off (or auto)"
+                "--amp bf16: this CPU has neither AMX nor AVX512-BF16, so bfloat16 would be "
+                "emulated and slower than float32; use --amp off (or auto)"
             )
         return Precision("off", "cpu", "float32 (this CPU has no native bf16)")
     return Precision("bf16", "cpu", f"bf16 autocast ({unit})")
 
 
-def backward_and_step(opt: torch.optim.Optimizer, loss: torch.Tensor, scaler=None, drop_grads=()) -> None:
-    """``loss.backward()`` then ``opt.step()``, through ``scaler`` (a ``torch.amp.GradScaler``) when given.
+def backward_and_step(opt: torch.optim.Optimizer, loss: torch.Tensor, scaler=None,
+                      drop_grads=()) -> None:
+    """``loss.backward()`` then ``opt.step()``, through ``scaler`` (a ``torch.amp.GradScaler``)
+    when given.
 
     The GradScaler path (fp16 on CUDA) scales the loss before the backward pass, unscales and skips
     the step when gradients overflow, and updates its scale; with ``scaler=None`` (fp32, bf16) it is

@@ -1,4 +1,5 @@
-"""The random state of a run: seeding, and saving and restoring it in checkpoints for exact resumes."""
+"""The random state of a run: seeding, and saving and restoring it in checkpoints for exact
+resumes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def rng_state() -> dict:
     name, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
         "python": random.getstate(),
-        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
+        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                  float(cached)),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -25,7 +27,8 @@ def rng_state() -> dict:
     return state
 
 def set_rng_state(state: dict) -> None:
-    """Restore what :func:`rng_state` saved (also the NumPy arrays of checkpoints written before it)."""
+    """Restore what :func:`rng_state` saved (also the NumPy arrays of checkpoints written before
+    it)."""
     random.setstate(state["python"])
     name, keys, *rest = state["numpy"]
     keys = keys.numpy() if isinstance(keys, torch.Tensor) else keys

@@ -1,4 +1,5 @@
-"""The training seam: one loop (:func:`course_utils.training.loop.train`) and one small interface per model.
+"""The training seam: one loop (:func:`course_utils.training.loop.train`) and one small interface
+per model.
 
 The loop owns everything that is the same for every model: the run folder,
 ``config.json``, ``losses.jsonl``, resume, DDP, the time budget, the lr
@@ -20,9 +21,9 @@ schedule, sample grids and atomic checkpoints. A model supplies a
 ``pix2pix train --model NAME`` picks one (:func:`get_recipe`); ``pix2pix
 eval``/``translate`` read the model's name from the checkpoint's config.
 Registered models: ``pix2pix`` (Isola et al. 2017), ``pix2pixhd`` (Wang
-et al. 2018), ``cyclegan`` (Zhu et al. 2017, unpaired), ``srgan`` (Ledig et al. 2017, ×4 super-resolution; with
-``lambda_adv=0`` SRResNet) and ``spade`` (GauGAN, Park et al. 2019). A recipe may also choose its data
-(``train_dataset``, ``eval_dataset``), how ``translate`` runs
+et al. 2018), ``cyclegan`` (Zhu et al. 2017, unpaired), ``srgan`` (Ledig et al. 2017, ×4
+super-resolution; with ``lambda_adv=0`` SRResNet) and ``spade`` (GauGAN, Park et al. 2019). A
+recipe may also choose its data (``train_dataset``, ``eval_dataset``), how ``translate`` runs
 (``translate_options``) and its optimisers (``make_optimizers``).
 """
 
@@ -36,11 +37,12 @@ from course_utils.errors import CourseError
 
 @dataclass(frozen=True)
 class Option:
-    """A training option that a recipe declares: the ``TrainConfig`` field and its ``pix2pix train`` flag.
+    """A training option that a recipe declares: the ``TrainConfig`` field and its ``pix2pix
+    train`` flag.
 
-    ``type``: ``float``, ``int``, ``str`` or ``bool`` (a ``bool`` option is a switch that sets ``True``).
-    The command line builds its flags from every recipe's ``options``, so adding an option to one
-    model touches that model's recipe (and the ``TrainConfig`` field it sets).
+    ``type``: ``float``, ``int``, ``str`` or ``bool`` (a ``bool`` option is a switch that sets
+    ``True``). The command line builds its flags from every recipe's ``options``, so adding an
+    option to one model touches that model's recipe (and the ``TrainConfig`` field it sets).
     """
 
     field: str
@@ -70,7 +72,8 @@ class ModelRecipe:
     name: str = ""
     # the model-specific flags of `pix2pix train` (the loop's own flags are in course_utils.cli)
     options: tuple[Option, ...] = ()
-    # pix2pix eval may score generated maps by palette IoU (not for photo -> photo models such as SRGAN)
+    # pix2pix eval may score generated maps by palette IoU (not for photo -> photo models such as
+    # SRGAN)
     palette_iou: bool = True
     loss_keys: tuple[str, ...] = ()
     model_fields: tuple[str, ...] = ()
@@ -79,7 +82,8 @@ class ModelRecipe:
     plot_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # DDP must look for parameters that a step does not use (e.g. G2 while G1 trains alone)
     ddp_find_unused_parameters: bool = False
-    # True: real_B is drawn independently of real_A (its own shuffled order), so no pair is ever used
+    # True: real_B is drawn independently of real_A (its own shuffled order), so no pair is ever
+    # used
     unpaired: bool = False
 
     def __init__(self, cfg):
@@ -98,11 +102,13 @@ class ModelRecipe:
         raise NotImplementedError
 
     def build_generator(self, cfg):
-        """``netG`` alone (for eval and translate); by default the first of :meth:`build_networks`."""
+        """``netG`` alone (for eval and translate); by default the first of
+        :meth:`build_networks`."""
         return self.build_networks(cfg)[0]
 
     def make_optimizers(self, netG, netD, fused: bool = False):
-        """``(optG, optD)``; by default :func:`course_utils.training.loop.make_optimizers` with ``cfg.lr`` and ``cfg.beta1``."""
+        """``(optG, optD)``; by default :func:`course_utils.training.loop.make_optimizers` with
+        ``cfg.lr`` and ``cfg.beta1``."""
         from course_utils.training.optim import make_optimizers
 
         return make_optimizers(netG, netD, self.cfg.lr, self.cfg.beta1, fused=fused)
@@ -111,8 +117,10 @@ class ModelRecipe:
         """Whether the step trains ``netD`` (its lr scheduler is stepped only then)."""
         return True
 
-    def train_step(self, netG, netD, optG, optD, real_A, real_B, *, progress: float, autocast, scalers) -> dict:
-        """One optimisation step; ``progress`` in ``[0, 1]`` is how far along the run is (steps or time)."""
+    def train_step(self, netG, netD, optG, optD, real_A, real_B, *, progress: float, autocast,
+                   scalers) -> dict:
+        """One optimisation step; ``progress`` in ``[0, 1]`` is how far along the run is (steps or
+        time)."""
         raise NotImplementedError
 
     def generate(self, netG, real_A, progress: float):
@@ -120,7 +128,8 @@ class ModelRecipe:
         return netG(real_A)
 
     def train_dataset(self, folder, progress: bool = True):
-        """The training set: by default :class:`~course_utils.data.datasets.PairedImageDataset` with the pix2pix jitter."""
+        """The training set: by default :class:`~course_utils.data.datasets.PairedImageDataset`
+        with the pix2pix jitter."""
         from course_utils.data.datasets import PairedImageDataset
 
         c = self.cfg
@@ -131,34 +140,38 @@ class ModelRecipe:
         )
 
     def eval_dataset(self, folder, max_items=None, cache: bool = True, progress: bool = True):
-        """The deterministic samples/evaluation set: by default whole ``eval_size`` tiles, bilinear resize."""
+        """The deterministic samples/evaluation set: by default whole ``eval_size`` tiles, bilinear
+        resize."""
         from course_utils.data.datasets import PairedImageDataset
 
         c = self.cfg
         return PairedImageDataset(
             folder, direction=c.direction, load_size=c.eval_size, crop_size=c.eval_size,
-            train=False, cache=cache, interpolation="bilinear", max_items=max_items, progress=progress,
+            train=False, cache=cache, interpolation="bilinear", max_items=max_items,
+            progress=progress,
         )
 
     def translate_options(self) -> dict:
-        """Keyword arguments of :func:`course_utils.evaluation.evaluate.translate` for ``pix2pix translate``."""
+        """Keyword arguments of :func:`course_utils.evaluation.evaluate.translate` for ``pix2pix
+        translate``."""
         return {"size": self.cfg.eval_size}
 
     def use_eval_folder(self, folder, dataset: str | None) -> None:
-        """Point ``cfg`` at what ``pix2pix eval`` scores: ``folder``, a split of ``dataset`` or (``None``) a ``--data`` folder.
+        """Point ``cfg`` at what ``pix2pix eval`` scores: ``folder``, a split of ``dataset`` or
+        (``None``) a ``--data`` folder.
 
         By default nothing changes: :meth:`eval_dataset` reads the folder as it is.
         """
 
-    def evaluate(self, netG, dataset, *, device, batch_size: int = 8, mode: str = "eval", palette=None,
-                 save_images=None, progress: bool = True) -> dict:
+    def evaluate(self, netG, dataset, *, device, batch_size: int = 8, mode: str = "eval",
+                 palette=None, save_images=None, progress: bool = True) -> dict:
         """``pix2pix eval``'s scores of ``netG`` on ``dataset``: by default
         :func:`course_utils.evaluation.evaluate.evaluate` (pixel scores, the GcGAN protocol, and the
         palette IoU when ``palette`` is given)."""
         from course_utils.evaluation.evaluate import evaluate
 
-        return evaluate(netG, dataset, device=device, mode=mode, batch_size=batch_size, palette=palette,
-                        save_images=save_images, progress=progress)
+        return evaluate(netG, dataset, device=device, mode=mode, batch_size=batch_size,
+                        palette=palette, save_images=save_images, progress=progress)
 
 
 def recipe_class(name: str) -> type[ModelRecipe]:

@@ -23,7 +23,8 @@ LOSS_KEYS = ("G_GAN", "G_L1", "D_real", "D_fake")
 
 # Fields that define the networks and their input; a checkpoint can only be
 # resumed (or evaluated) with the same values.
-MODEL_FIELDS = ("netG", "ngf", "ndf", "n_layers_D", "norm", "dropout", "direction", "in_channels", "out_channels")
+MODEL_FIELDS = ("netG", "ngf", "ndf", "n_layers_D", "norm", "dropout", "direction", "in_channels",
+                "out_channels")
 
 PRESETS: dict[str, dict] = {
     # A few seconds: tests and CI.
@@ -43,8 +44,8 @@ PRESETS: dict[str, dict] = {
         interpolation="bilinear", batch_size=4, lr=5e-4, lambda_L1=200.0, epochs=12,
         decay_fraction=0.5, save_every=250, ema=0.995,
     ),
-    # cpu-quick before the quality-per-minute levers (PatchGAN width 32, no EMA): the recipe that the
-    # optional labs' measured Pix2Pix numbers and the benchmark's baseline curve use.
+    # cpu-quick before the quality-per-minute levers (PatchGAN width 32, no EMA): the recipe that
+    # the optional labs' measured Pix2Pix numbers and the benchmark's baseline curve use.
     "cpu-quick-v1": dict(
         netG="unet_128", ngf=32, ndf=32, load_size=256, crop_size=128, eval_size=256,
         interpolation="bilinear", batch_size=4, lr=5e-4, lambda_L1=200.0, epochs=12,
@@ -153,8 +154,8 @@ class Pix2PixRecipe(ModelRecipe):
     options = (
         Option("lambda_L1", "--lambda-l1", "weight of the L1 term (paper: 100)"),
         Option("gan_weight", "--gan-weight", "weight of the cGAN term; 0 = L1 alone"),
-        Option("l1_warmup", "--l1-warmup", "train netG on the L1 term alone for this fraction of the run first "
-               "(0 = off)", metavar="FRACTION"),
+        Option("l1_warmup", "--l1-warmup", "train netG on the L1 term alone for this fraction of "
+               "the run first (0 = off)", metavar="FRACTION"),
     )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS

@@ -45,28 +45,29 @@ from course_utils.training.precision import backward_and_step
 from course_utils.training.recipes import ModelRecipe, Option
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "D_real", "D_fake")
-MODEL_FIELDS = ("ngf", "ngf_local", "n_downsample_global", "n_blocks_global", "n_blocks_local", "ndf",
-                "n_layers_D", "num_D", "direction", "in_channels", "out_channels")
+MODEL_FIELDS = ("ngf", "ngf_local", "n_downsample_global", "n_blocks_global", "n_blocks_local",
+                "ndf", "n_layers_D", "num_D", "direction", "in_channels", "out_channels")
 STAGES = ("global", "local-frozen-global", "joint")
 
-_COMMON = dict(netG="local_enhancer", norm="instance", dropout=0.0, lr=2e-4, beta1=0.5, lambda_FM=10.0,
-               lambda_VGG=10.0, interpolation="bilinear")
+_COMMON = dict(netG="local_enhancer", norm="instance", dropout=0.0, lr=2e-4, beta1=0.5,
+               lambda_FM=10.0, lambda_VGG=10.0, interpolation="bilinear")
 
 PRESETS: dict[str, dict] = {
-    # A few seconds: tests and CI (64 px tiles; two scales, since 1/4 of a 32 px half-res crop is too small).
+    # A few seconds: tests and CI (64 px tiles; two scales, since 1/4 of a 32 px half-res crop is
+    # too small).
     "smoke": dict(
-        _COMMON, ngf=8, ngf_local=4, n_downsample_global=2, n_blocks_global=1, n_blocks_local=1, ndf=8,
-        n_layers_D=2, num_D=2, load_size=64, crop_size=64, eval_size=64, batch_size=2, max_steps=6,
-        max_train_items=16, save_every=3, n_samples=2, epochs=1, compile="off",
+        _COMMON, ngf=8, ngf_local=4, n_downsample_global=2, n_blocks_global=1, n_blocks_local=1,
+        ndf=8, n_layers_D=2, num_D=2, load_size=64, crop_size=64, eval_size=64, batch_size=2,
+        max_steps=6, max_train_items=16, save_every=3, n_samples=2, epochs=1, compile="off",
         global_fraction=0.34, freeze_global_fraction=0.17,
     ),
     # Maps at 512 (each 600 px half scaled to 512, as the issue's protocol), random 256 crops
     # (G1 sees 128 while alone; the networks are fully convolutional, so they run on whole
     # 512 tiles at test time), narrow networks so that a few CPU minutes give real results.
     "cpu-quick": dict(
-        _COMMON, ngf=32, ngf_local=16, n_downsample_global=3, n_blocks_global=3, n_blocks_local=1, ndf=16,
-        n_layers_D=3, num_D=3, load_size=512, crop_size=256, eval_size=512, batch_size=2, lr=5e-4,
-        epochs=4, decay_fraction=0.5, save_every=250, compile="off",
+        _COMMON, ngf=32, ngf_local=16, n_downsample_global=3, n_blocks_global=3, n_blocks_local=1,
+        ndf=16, n_layers_D=3, num_D=3, load_size=512, crop_size=256, eval_size=512, batch_size=2,
+        lr=5e-4, epochs=4, decay_fraction=0.5, save_every=250, compile="off",
         global_fraction=0.4, freeze_global_fraction=0.1,
     ),
     # The paper's networks (section 3.2 and appendix): G1 ngf 64 with 4 downsamplings and 9
@@ -74,9 +75,9 @@ PRESETS: dict[str, dict] = {
     # Adam 2e-4 / 0.5, batch 1, whole 512 tiles; 200 epochs, the second half decaying. G1 alone
     # for the first half (at 256), G2 with G1 frozen for the next 10 %, then jointly.
     "paper": dict(
-        _COMMON, ngf=64, ngf_local=32, n_downsample_global=4, n_blocks_global=9, n_blocks_local=3, ndf=64,
-        n_layers_D=3, num_D=3, load_size=512, crop_size=512, eval_size=512, batch_size=1, epochs=200,
-        decay_fraction=0.5, global_fraction=0.5, freeze_global_fraction=0.1,
+        _COMMON, ngf=64, ngf_local=32, n_downsample_global=4, n_blocks_global=9, n_blocks_local=3,
+        ndf=64, n_layers_D=3, num_D=3, load_size=512, crop_size=512, eval_size=512, batch_size=1,
+        epochs=200, decay_fraction=0.5, global_fraction=0.5, freeze_global_fraction=0.1,
     ),
 }
 
@@ -92,16 +93,19 @@ def stage_at(progress: float, global_fraction: float, freeze_global_fraction: fl
 
 
 
-def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint", lambda_FM: float = 10.0,
-                  lambda_VGG: float = 0.0, vgg=None, autocast=None, scalers=None) -> dict:
+def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint",
+                  lambda_FM: float = 10.0, lambda_VGG: float = 0.0, vgg=None, autocast=None,
+                  scalers=None) -> dict:
     """One Pix2PixHD step: update ``netD`` once, then ``netG`` once.
 
     Args:
         netG: a :class:`~course_utils.models.pix2pixhd.LocalEnhancer` (possibly wrapped in DDP or
             ``torch.compile``).
         netD: a :class:`~course_utils.models.pix2pixhd.MultiscaleDiscriminator`.
-        real_A, real_B: ``(N, 3, H, W)`` in ``[-1, 1]``, ``H``/``W`` multiples of ``2 ** netG.num_downs``.
-        stage: ``"global"`` (G1 alone on the pair downsampled by 2), ``"local-frozen-global"`` or ``"joint"``.
+        real_A, real_B: ``(N, 3, H, W)`` in ``[-1, 1]``, ``H``/``W`` multiples of
+            ``2 ** netG.num_downs``.
+        stage: ``"global"`` (G1 alone on the pair downsampled by 2), ``"local-frozen-global"`` or
+            ``"joint"``.
         lambda_FM, lambda_VGG: loss weights (paper: 10 and 10); ``vgg`` a
             :class:`~course_utils.models.pix2pixhd.VGGLoss` or ``None`` (no VGG term).
 
@@ -148,12 +152,15 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
     with ctx():
         pred_fake = netD(real_A, fake_B)
         g_gan = lsgan_loss(pred_fake, True)
-        g_fm = feature_matching_loss(pred_real, pred_fake, lambda_FM)  # real features: detached targets
-        g_vgg = lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0 else torch.zeros(())
+        # real features: detached targets
+        g_fm = feature_matching_loss(pred_real, pred_fake, lambda_FM)
+        g_vgg = (lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0
+                 else torch.zeros(()))
         loss_G = g_gan + g_fm + g_vgg
     backward_and_step(optG, loss_G, scaler_G, drop_grads=idle)
     set_requires_grad(netD, True)
-    return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(), "G_VGG": g_vgg.detach().item(),
+    return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(),
+            "G_VGG": g_vgg.detach().item(),
             "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
 
 
@@ -171,8 +178,8 @@ def vgg_loss_if_available(model: str, lambda_VGG: float, device, is_main: bool) 
             print(f"{model}: VGG perceptual loss on (lambda_VGG = {lambda_VGG})", flush=True)
         return VGGLoss(pretrained=True).to(device)
     if is_main:
-        print(f"{model}: no pretrained VGG19 weights at {vgg19_weights_path()}: training without the "
-              f"VGG loss (G_VGG = 0)", flush=True)
+        print(f"{model}: no pretrained VGG19 weights at {vgg19_weights_path()}: training without "
+              f"the VGG loss (G_VGG = 0)", flush=True)
     return None
 
 
@@ -180,11 +187,13 @@ class Pix2PixHDRecipe(ModelRecipe):
     """Coarse-to-fine ``netG`` (G1 + G2), multi-scale ``netD``, LSGAN + feature matching (+ VGG)."""
 
     name = "pix2pixhd"
-    options = (Option("lambda_FM", "--lambda-fm", "weight of the feature-matching loss (paper: 10)"),)
+    options = (Option("lambda_FM", "--lambda-fm",
+                      "weight of the feature-matching loss (paper: 10)"),)
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS
-    plot_groups = (("adversarial losses (LSGAN, summed over scales)", ("G_GAN", "D_real", "D_fake")),
+    plot_groups = (("adversarial losses (LSGAN, summed over scales)",
+                    ("G_GAN", "D_real", "D_fake")),
                    ("feature matching and VGG (weighted)", ("G_FM", "G_VGG")))
     ddp_find_unused_parameters = True
 
@@ -192,21 +201,23 @@ class Pix2PixHDRecipe(ModelRecipe):
         super().__init__(cfg)
         self.vgg = None
         if cfg.ngf != 2 * cfg.ngf_local:
-            raise CourseError(f"pix2pixhd: ngf (G1, {cfg.ngf}) must be twice ngf_local (G2, {cfg.ngf_local}) "
-                              f"for the fusion by addition, e.g. 64 and 32")
+            raise CourseError(f"pix2pixhd: ngf (G1, {cfg.ngf}) must be twice ngf_local "
+                              f"(G2, {cfg.ngf_local}) for the fusion by addition, e.g. 64 and 32")
         if not 0 <= cfg.global_fraction <= 1 or not 0 <= cfg.freeze_global_fraction <= 1:
-            raise CourseError(f"pix2pixhd: global_fraction and freeze_global_fraction must be in [0, 1], got "
-                              f"{cfg.global_fraction} and {cfg.freeze_global_fraction}")
+            raise CourseError(f"pix2pixhd: global_fraction and freeze_global_fraction must be in "
+                              f"[0, 1], got {cfg.global_fraction} and "
+                              f"{cfg.freeze_global_fraction}")
         multiple = 2 ** (cfg.n_downsample_global + 1)
         for name in ("crop_size", "eval_size"):
             if getattr(cfg, name) % multiple:
-                raise CourseError(f"pix2pixhd: {name} {getattr(cfg, name)} must be a multiple of {multiple} "
-                                  f"(2 ** (n_downsample_global + 1)); e.g. {multiple * max(1, getattr(cfg, name) // multiple)}")
+                raise CourseError(f"pix2pixhd: {name} {getattr(cfg, name)} must be a multiple of "
+                                  f"{multiple} (2 ** (n_downsample_global + 1)); e.g. "
+                                  f"{multiple * max(1, getattr(cfg, name) // multiple)}")
 
     def build_networks(self, cfg):
         c = self.cfg
-        netG = define_G_hd(c.in_channels, c.out_channels, c.ngf, c.ngf_local, c.n_downsample_global,
-                           c.n_blocks_global, c.n_blocks_local)
+        netG = define_G_hd(c.in_channels, c.out_channels, c.ngf, c.ngf_local,
+                           c.n_downsample_global, c.n_blocks_global, c.n_blocks_local)
         netD = define_D_hd(c.in_channels + c.out_channels, c.ndf, c.n_layers_D, c.num_D)
         return netG, netD
 
@@ -218,11 +229,11 @@ class Pix2PixHDRecipe(ModelRecipe):
 
     def train_step(self, netG, netD, optG, optD, real_A, real_B, *, progress, autocast, scalers):
         return hd_train_step(netG, netD, optG, optD, real_A, real_B, stage=self.stage(progress),
-                             lambda_FM=self.cfg.lambda_FM, lambda_VGG=self.cfg.lambda_VGG, vgg=self.vgg,
-                             autocast=autocast, scalers=scalers)
+                             lambda_FM=self.cfg.lambda_FM, lambda_VGG=self.cfg.lambda_VGG,
+                             vgg=self.vgg, autocast=autocast, scalers=scalers)
 
     def generate(self, netG, real_A, progress):
         if self.stage(progress) == "global":  # G2 is untrained yet: show G1's output, upsampled
-            return F.interpolate(netG(downsample(real_A), stage="global"), scale_factor=2, mode="bilinear",
-                                 align_corners=False)
+            return F.interpolate(netG(downsample(real_A), stage="global"), scale_factor=2,
+                                 mode="bilinear", align_corners=False)
         return netG(real_A)

@@ -37,47 +37,53 @@ from course_utils.training.recipes import ModelRecipe, Option
 from course_utils.training.recipes.pix2pixhd import vgg_loss_if_available
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "G_KLD", "D_real", "D_fake")
-MODEL_FIELDS = ("ngf", "n_up", "spade_hidden", "use_vae", "z_dim", "nef", "n_layers_E", "ndf", "n_layers_D",
-                "num_D", "direction", "out_channels")
+MODEL_FIELDS = ("ngf", "n_up", "spade_hidden", "use_vae", "z_dim", "nef", "n_layers_E", "ndf",
+                "n_layers_D", "num_D", "direction", "out_channels")
 BETA2 = 0.9
 
-_COMMON = dict(dataset="facades", direction="BtoA", netG="spade", norm="spectral-spade", dropout=0.0, lr=2e-4,
-               beta1=0.0, lambda_FM=10.0, lambda_VGG=10.0, lambda_KLD=0.05, interpolation="bilinear")
+_COMMON = dict(dataset="facades", direction="BtoA", netG="spade", norm="spectral-spade",
+               dropout=0.0, lr=2e-4, beta1=0.0, lambda_FM=10.0, lambda_VGG=10.0, lambda_KLD=0.05,
+               interpolation="bilinear")
 
 PRESETS: dict[str, dict] = {
     # A few seconds: tests and CI (32 px, tiny networks).
     "smoke": dict(
-        _COMMON, ngf=4, n_up=3, spade_hidden=8, ndf=4, n_layers_D=2, num_D=2, load_size=32, crop_size=32,
-        eval_size=32, batch_size=2, max_steps=4, max_train_items=8, save_every=2, n_samples=2, epochs=1,
-        compile="off", lambda_VGG=0.0, nef=4, n_layers_E=2, z_dim=8,
+        _COMMON, ngf=4, n_up=3, spade_hidden=8, ndf=4, n_layers_D=2, num_D=2, load_size=32,
+        crop_size=32, eval_size=32, batch_size=2, max_steps=4, max_train_items=8, save_every=2,
+        n_samples=2, epochs=1, compile="off", lambda_VGG=0.0, nef=4, n_layers_E=2, z_dim=8,
     ),
-    # A few CPU minutes: facades at 128 px (each 256 px half scaled to 143, random 128 crops, 128 at test
-    # time), narrow networks (the paper's depth of 5 upsamplings, ngf 16, SPADE hidden width 32), batch 4.
+    # A few CPU minutes: facades at 128 px (each 256 px half scaled to 143, random 128 crops, 128 at
+    # test time), narrow networks (the paper's depth of 5 upsamplings, ngf 16, SPADE hidden
+    # width 32), batch 4.
     "cpu-quick": dict(
-        _COMMON, ngf=16, n_up=5, spade_hidden=32, ndf=16, n_layers_D=3, num_D=2, load_size=143, crop_size=128,
-        eval_size=128, batch_size=4, lr=4e-4, epochs=20, decay_fraction=0.5, save_every=200, compile="off",
-        nef=16, n_layers_E=4, z_dim=64,
+        _COMMON, ngf=16, n_up=5, spade_hidden=32, ndf=16, n_layers_D=3, num_D=2, load_size=143,
+        crop_size=128, eval_size=128, batch_size=4, lr=4e-4, epochs=20, decay_fraction=0.5,
+        save_every=200, compile="off", nef=16, n_layers_E=4, z_dim=64,
     ),
-    # The paper's settings where they fit facades (section 4 and the official defaults): ngf 64 with 5
-    # upsamplings, SPADE hidden width 128, two 4-layer discriminators, hinge loss, lambda_FM = lambda_VGG = 10,
-    # TTUR (G 1e-4, D 4e-4, betas 0 / 0.9), 200 epochs with the second half decaying, 286 -> 256 crops, batch 1.
+    # The paper's settings where they fit facades (section 4 and the official defaults): ngf 64 with
+    # 5 upsamplings, SPADE hidden width 128, two 4-layer discriminators, hinge loss,
+    # lambda_FM = lambda_VGG = 10, TTUR (G 1e-4, D 4e-4, betas 0 / 0.9), 200 epochs with the
+    # second half decaying, 286 -> 256 crops, batch 1.
     "paper": dict(
-        _COMMON, ngf=64, n_up=5, spade_hidden=128, ndf=64, n_layers_D=4, num_D=2, load_size=286, crop_size=256,
-        eval_size=256, batch_size=1, epochs=200, decay_fraction=0.5, nef=64, n_layers_E=6, z_dim=256,
+        _COMMON, ngf=64, n_up=5, spade_hidden=128, ndf=64, n_layers_D=4, num_D=2, load_size=286,
+        crop_size=256, eval_size=256, batch_size=1, epochs=200, decay_fraction=0.5, nef=64,
+        n_layers_E=6, z_dim=256,
     ),
 }
 
 
 
 
-def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float = 10.0, lambda_VGG: float = 0.0,
-                     lambda_KLD: float = 0.05, vgg=None, autocast=None, scalers=None) -> dict:
+def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float = 10.0,
+                     lambda_VGG: float = 0.0, lambda_KLD: float = 0.05, vgg=None, autocast=None,
+                     scalers=None) -> dict:
     """One SPADE step: update ``netD`` once (hinge), then ``netG`` once (hinge + FM (+ VGG) (+ KL)).
 
     Args:
         netG: a :class:`~course_utils.models.spade.SPADEGenerator` (possibly wrapped).
         netD: from :func:`~course_utils.models.spade.define_D_spade`.
-        real_A: ``(N, 3, H, W)`` RGB label maps in ``[-1, 1]``; real_B: ``(N, 3, H, W)`` photos in ``[-1, 1]``.
+        real_A: ``(N, 3, H, W)`` RGB label maps in ``[-1, 1]``; real_B: ``(N, 3, H, W)`` photos in
+            ``[-1, 1]``.
         lambda_FM, lambda_VGG, lambda_KLD: loss weights (paper: 10, 10, 0.05); ``vgg`` a
             :class:`~course_utils.models.pix2pixhd.VGGLoss` or ``None``.
 
@@ -109,29 +115,34 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
     with ctx():
         pred_fake = netD(seg, fake_B)
         g_gan = hinge_g_loss(pred_fake)
-        g_fm = feature_matching_loss(pred_real, pred_fake, lambda_FM / num_D)  # real features detached inside
-        g_vgg = lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0 else torch.zeros(())
+        # real features detached inside
+        g_fm = feature_matching_loss(pred_real, pred_fake, lambda_FM / num_D)
+        g_vgg = (lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0
+                 else torch.zeros(()))
         g_kld = lambda_KLD * kl_divergence(mu, logvar) if mu is not None else torch.zeros(())
         loss_G = g_gan + g_fm + g_vgg.to(g_gan.device) + g_kld.to(g_gan.device)
     backward_and_step(optG, loss_G, scaler_G)
     set_requires_grad(netD, True)
-    return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(), "G_VGG": g_vgg.detach().item(),
-            "G_KLD": g_kld.detach().item(), "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
+    return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(),
+            "G_VGG": g_vgg.detach().item(), "G_KLD": g_kld.detach().item(),
+            "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
 
 
 class SpadeRecipe(ModelRecipe):
-    """SPADE generator from the label map, multi-scale spectral-norm PatchGAN, hinge + feature matching."""
+    """SPADE generator from the label map, multi-scale spectral-norm PatchGAN, hinge + feature
+    matching."""
 
     name = "spade"
     options = (
         Option("lambda_FM", "--lambda-fm", "weight of the feature-matching loss (paper: 10)"),
-        Option("use_vae", "--use-vae", "train the VAE style encoder too (multimodal synthesis, KL weight 0.05)",
-               type=bool),
+        Option("use_vae", "--use-vae",
+               "train the VAE style encoder too (multimodal synthesis, KL weight 0.05)", type=bool),
     )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS
-    plot_groups = (("adversarial losses (hinge, mean over scales)", ("G_GAN", "D_real", "D_fake")),
+    plot_groups = (("adversarial losses (hinge, mean over scales)",
+                    ("G_GAN", "D_real", "D_fake")),
                    ("feature matching, VGG, KL (weighted)", ("G_FM", "G_VGG", "G_KLD")))
 
     def __init__(self, cfg):
@@ -140,11 +151,12 @@ class SpadeRecipe(ModelRecipe):
         multiple = 2**cfg.n_up
         for name in ("crop_size", "eval_size"):
             if getattr(cfg, name) % multiple:
-                raise CourseError(f"spade: {name} {getattr(cfg, name)} must be a multiple of 2 ** n_up = {multiple}; "
+                raise CourseError(f"spade: {name} {getattr(cfg, name)} must be a multiple of "
+                                  f"2 ** n_up = {multiple}; "
                                   f"e.g. {multiple * max(1, getattr(cfg, name) // multiple)}")
         if cfg.use_vae and cfg.eval_size != cfg.crop_size:
-            raise CourseError(f"spade with the VAE runs at one size: eval_size ({cfg.eval_size}) must equal "
-                              f"crop_size ({cfg.crop_size})")
+            raise CourseError(f"spade with the VAE runs at one size: eval_size ({cfg.eval_size}) "
+                              f"must equal crop_size ({cfg.crop_size})")
 
     def build_generator(self, cfg):
         c = self.cfg

@@ -49,37 +49,41 @@ LOSS_KEYS = ("G_content", "G_MSE", "G_adv", "D_real", "D_fake")
 MODEL_FIELDS = ("ngf", "n_blocks", "ndf", "scale", "in_channels", "out_channels")
 CONTENT_LOSSES = ("auto", "mse", "vgg")
 
-_COMMON = dict(beta1=0.9, load_size=None, interpolation="bicubic", lambda_adv=1e-3, content_loss="auto")
+_COMMON = dict(beta1=0.9, load_size=None, interpolation="bicubic", lambda_adv=1e-3,
+               content_loss="auto")
 
 PRESETS: dict[str, dict] = {
     # A few seconds: tests and CI.
     "smoke": dict(
-        _COMMON, ngf=8, n_blocks=1, ndf=4, crop_size=32, eval_size=32, batch_size=2, lr=1e-3, max_steps=6,
-        max_train_items=16, save_every=3, n_samples=2, epochs=1, compile="off", warmup_fraction=0.34,
+        _COMMON, ngf=8, n_blocks=1, ndf=4, crop_size=32, eval_size=32, batch_size=2, lr=1e-3,
+        max_steps=6, max_train_items=16, save_every=3, n_samples=2, epochs=1, compile="off",
+        warmup_fraction=0.34,
     ),
     # A few CPU minutes on maps: a narrower, shallower SRResNet (ngf 32, B = 6), 96 px HR crops (the
     # paper's), batch 8, lr 5e-4 decaying over the second half; the first 40 % of the run on the
     # content loss alone (the paper starts SRGAN from a trained SRResNet). Scores on 192 px centre
     # crops of the val tiles.
     "cpu-quick": dict(
-        _COMMON, ngf=32, n_blocks=6, ndf=16, crop_size=96, eval_size=192, batch_size=8, lr=5e-4, epochs=4,
-        decay_fraction=0.5, save_every=250, compile="off", warmup_fraction=0.4,
+        _COMMON, ngf=32, n_blocks=6, ndf=16, crop_size=96, eval_size=192, batch_size=8, lr=5e-4,
+        epochs=4, decay_fraction=0.5, save_every=250, compile="off", warmup_fraction=0.4,
     ),
     # The paper's networks (section 3.2): ngf 64, B = 16, ndf 64, 96 px HR crops, batch 16, Adam
-    # (beta1 0.9) lr 1e-4; the paper trains SRResNet for 1e6 steps and SRGAN from it for 1e5 at 1e-4 and
-    # 1e5 at 1e-5; here one run with the first 90 % on the content loss alone and the lr decaying over
-    # the last 10 %. Scored on whole 600 px val tiles.
+    # (beta1 0.9) lr 1e-4; the paper trains SRResNet for 1e6 steps and SRGAN from it for 1e5 at 1e-4
+    # and 1e5 at 1e-5; here one run with the first 90 % on the content loss alone and the lr
+    # decaying over the last 10 %. Scored on whole 600 px val tiles.
     "paper": dict(
-        _COMMON, ngf=64, n_blocks=16, ndf=64, crop_size=96, eval_size=600, batch_size=16, lr=1e-4, epochs=200,
-        decay_fraction=0.1, warmup_fraction=0.9,
+        _COMMON, ngf=64, n_blocks=16, ndf=64, crop_size=96, eval_size=600, batch_size=16, lr=1e-4,
+        epochs=200, decay_fraction=0.1, warmup_fraction=0.9,
     ),
 }
 
 
 
-def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float = 1e-3, content=pixel_mse,
-                  adversarial: bool = True, autocast=None, scalers=None) -> dict:
-    """One SRGAN step: ``netD`` once, then ``netG`` once (or ``netG`` alone when not ``adversarial``).
+def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float = 1e-3,
+                  content=pixel_mse, adversarial: bool = True, autocast=None,
+                  scalers=None) -> dict:
+    """One SRGAN step: ``netD`` once, then ``netG`` once (or ``netG`` alone when not
+    ``adversarial``).
 
     Args:
         netG: an :class:`~course_utils.models.srgan.SRResNet` (possibly wrapped).
@@ -106,7 +110,8 @@ def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float =
         set_requires_grad(netD, True)
         optD.zero_grad(set_to_none=True)
         with ctx():
-            loss_D, d_real, d_fake = srgan_discriminator_loss(netD, fake_B, real_B)  # fake_B detached inside
+            # fake_B detached inside
+            loss_D, d_real, d_fake = srgan_discriminator_loss(netD, fake_B, real_B)
         backward_and_step(optD, loss_D, scaler_D)
         out["D_real"], out["D_fake"] = d_real.detach().item(), d_fake.detach().item()
         set_requires_grad(netD, False)
@@ -119,7 +124,8 @@ def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float =
     optG.zero_grad(set_to_none=True)
     with ctx():
         if adversarial:
-            loss_G, content_term, adv = srgan_generator_loss(netD, fake_B, real_B, content, lambda_adv)
+            loss_G, content_term, adv = srgan_generator_loss(netD, fake_B, real_B, content,
+                                                             lambda_adv)
             out["G_adv"] = adv.detach().item()
         else:
             loss_G = content_term = content(fake_B, real_B)
@@ -127,27 +133,30 @@ def sr_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_adv: float =
     if adversarial:
         set_requires_grad(netD, True)
     out["G_content"] = content_term.detach().item()
-    out["G_MSE"] = content_term.detach().item() if content is pixel_mse else pixel_mse(fake_B.detach(), real_B).item()
+    out["G_MSE"] = (content_term.detach().item() if content is pixel_mse
+                    else pixel_mse(fake_B.detach(), real_B).item())
     return out
 
 
 class SRGANRecipe(ModelRecipe):
-    """SRResNet ``netG`` (×``scale``), SRGAN ``netD``; content loss + ``lambda_adv`` · adversarial (SRResNet: MSE)."""
+    """SRResNet ``netG`` (×``scale``), SRGAN ``netD``; content loss + ``lambda_adv`` · adversarial
+    (SRResNet: MSE)."""
 
     name = "srgan"
     palette_iou = False
     options = (
-        Option("lambda_adv", "--lambda-adv", "weight of the adversarial term (paper: 1e-3); 0 trains SRResNet "
-               "(MSE alone)"),
-        Option("content_loss", "--content-loss", "content loss; auto (default): VGG19 phi_5,4 when its pretrained "
-               "weights are cached and lambda_adv > 0, else the pixel MSE", type=str,
+        Option("lambda_adv", "--lambda-adv", "weight of the adversarial term (paper: 1e-3); 0 "
+               "trains SRResNet (MSE alone)"),
+        Option("content_loss", "--content-loss", "content loss; auto (default): VGG19 phi_5,4 when "
+               "its pretrained weights are cached and lambda_adv > 0, else the pixel MSE", type=str,
                choices=("auto", "mse", "vgg")),
     )
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS
     plot_groups = (("content loss and pixel MSE ([-1, 1] units)", ("G_content", "G_MSE")),
-                   ("adversarial losses (BCE; G_adv unweighted)", ("G_adv", "D_real", "D_fake")))
+                   ("adversarial losses (BCE; G_adv unweighted)",
+                    ("G_adv", "D_real", "D_fake")))
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -159,18 +168,20 @@ class SRGANRecipe(ModelRecipe):
         for name in ("crop_size", "eval_size"):
             v = getattr(cfg, name)
             if v % s:
-                raise CourseError(f"srgan: {name} {v} must be a multiple of scale {s} (the high-resolution side); "
-                                  f"e.g. {s * max(1, v // s)}")
+                raise CourseError(f"srgan: {name} {v} must be a multiple of scale {s} "
+                                  f"(the high-resolution side); e.g. {s * max(1, v // s)}")
         if cfg.content_loss not in CONTENT_LOSSES:
             raise CourseError(f"srgan: content_loss must be one of {', '.join(CONTENT_LOSSES)}, "
                               f"got {cfg.content_loss!r}")
         if not 0 <= cfg.warmup_fraction <= 1:
-            raise CourseError(f"srgan: warmup_fraction must be in [0, 1], got {cfg.warmup_fraction}")
+            raise CourseError(f"srgan: warmup_fraction must be in [0, 1], "
+                              f"got {cfg.warmup_fraction}")
         if cfg.lambda_adv < 0:
             raise CourseError(f"srgan: lambda_adv must be >= 0 (0: SRResNet), got {cfg.lambda_adv}")
 
     def _half(self):
-        return "A" if not self.cfg.data else None  # maps: the aerial photos; your own folder: whole images
+        # maps: the aerial photos; your own folder: whole images
+        return "A" if not self.cfg.data else None
 
     def build_networks(self, cfg):
         c = self.cfg
@@ -186,19 +197,23 @@ class SRGANRecipe(ModelRecipe):
         if choice == "auto":
             choice = "vgg" if c.lambda_adv > 0 and vgg19_weights_available() else "mse"
             if is_main and c.lambda_adv > 0 and choice == "mse":
-                print(f"srgan: no pretrained VGG19 weights at {vgg19_weights_path()}: content loss = pixel MSE "
-                      f"(the paper's SRGAN-MSE) instead of VGG phi_5,4", flush=True)
+                print(f"srgan: no pretrained VGG19 weights at {vgg19_weights_path()}: "
+                      f"content loss = pixel MSE (the paper's SRGAN-MSE) instead of VGG phi_5,4",
+                      flush=True)
         if choice == "vgg":
-            self.content = VGG54Loss(pretrained=True).to(device)  # a clear error if the weights are missing
+            # a clear error if the weights are missing
+            self.content = VGG54Loss(pretrained=True).to(device)
         self.content_name = choice
         if is_main:
-            what = "SRResNet (content loss alone)" if c.lambda_adv == 0 else \
-                f"SRGAN (lambda_adv = {c.lambda_adv:g}, content alone for the first {c.warmup_fraction:.0%})"
+            what = ("SRResNet (content loss alone)" if c.lambda_adv == 0 else
+                    f"SRGAN (lambda_adv = {c.lambda_adv:g}, content alone for the first "
+                    f"{c.warmup_fraction:.0%})")
             print(f"srgan: {what}, content loss {choice}", flush=True)
 
     def train_step(self, netG, netD, optG, optD, real_A, real_B, *, progress, autocast, scalers):
-        return sr_train_step(netG, netD, optG, optD, real_A, real_B, lambda_adv=self.cfg.lambda_adv,
-                             content=self.content, adversarial=progress >= self.cfg.warmup_fraction,
+        return sr_train_step(netG, netD, optG, optD, real_A, real_B,
+                             lambda_adv=self.cfg.lambda_adv, content=self.content,
+                             adversarial=progress >= self.cfg.warmup_fraction,
                              autocast=autocast, scalers=scalers)
 
     def generate(self, netG, real_A, progress):
@@ -208,30 +223,36 @@ class SRGANRecipe(ModelRecipe):
         from course_utils.data.datasets import SuperResolutionDataset
 
         c = self.cfg
-        return SuperResolutionDataset(folder, half=self._half(), scale=c.scale, crop_size=c.crop_size, train=True,
-                                      flip=c.flip, cache=c.cache, max_items=c.max_train_items, progress=progress)
+        return SuperResolutionDataset(folder, half=self._half(), scale=c.scale,
+                                      crop_size=c.crop_size, train=True, flip=c.flip,
+                                      cache=c.cache, max_items=c.max_train_items,
+                                      progress=progress)
 
     def eval_dataset(self, folder, max_items=None, cache: bool = True, progress: bool = True):
         from course_utils.data.datasets import SuperResolutionDataset
 
         c = self.cfg
-        return SuperResolutionDataset(folder, half=self._half(), scale=c.scale, crop_size=c.eval_size, train=False,
-                                      cache=cache, max_items=max_items, progress=progress)
+        return SuperResolutionDataset(folder, half=self._half(), scale=c.scale,
+                                      crop_size=c.eval_size, train=False, cache=cache,
+                                      max_items=max_items, progress=progress)
 
     def use_eval_folder(self, folder, dataset: str | None) -> None:
-        # what is scored follows the eval command: a course split -> its aerial halves, --data -> whole images
+        # what is scored follows the eval command: a course split -> its aerial halves, --data ->
+        # whole images
         self.cfg.data, self.cfg.dataset = (None, dataset) if dataset else (str(folder), None)
 
-    def evaluate(self, netG, dataset, *, device, batch_size: int = 8, mode: str = "eval", palette=None,
-                 save_images=None, progress: bool = True) -> dict:
+    def evaluate(self, netG, dataset, *, device, batch_size: int = 8, mode: str = "eval",
+                 palette=None, save_images=None, progress: bool = True) -> dict:
         """PSNR and SSIM on Y with the border cropped, beside the bicubic baseline
-        (:func:`course_utils.evaluation.evaluate.evaluate_sr`); ``mode`` and ``palette`` do not apply."""
+        (:func:`course_utils.evaluation.evaluate.evaluate_sr`); ``mode`` and ``palette`` do not
+        apply."""
         from course_utils.evaluation.evaluate import evaluate_sr
 
-        return evaluate_sr(netG, dataset, device=device, scale=self.cfg.scale, batch_size=batch_size,
-                           save_images=save_images, progress=progress)
+        return evaluate_sr(netG, dataset, device=device, scale=self.cfg.scale,
+                           batch_size=batch_size, save_images=save_images, progress=progress)
 
     def translate_options(self) -> dict:
         # Native resolution (no rescale), ×scale output; images with a side over 256 px run in
         # 96 px tiles overlapping by 24 (the output's memory grows with scale**2).
-        return {"size": 96, "scale": 1.0, "upscale": self.cfg.scale, "multiple": 1, "max_side": 256, "overlap": 24}
+        return {"size": 96, "scale": 1.0, "upscale": self.cfg.scale, "multiple": 1, "max_side": 256,
+                "overlap": 24}
