@@ -52,7 +52,8 @@ def _open_pair(path: Path, min_half_side: int, why_small: str, paired: bool = Tr
     w, h = rgb.size
     if not paired:
         if min(w, h) < min_half_side:
-            return None, f"too small: {w}x{h} px, at least {min_half_side}x{min_half_side} is needed{why_small}"
+            return None, (f"too small: {w}x{h} px, at least {min_half_side}x{min_half_side} "
+                          f"is needed{why_small}")
         return rgb, None
     if w != 2 * h:
         return None, (
@@ -95,7 +96,8 @@ def _scan(
                 disable=not progress,
             )
         )
-    problems = [(str(path), reason) for path, (_, reason) in zip(files, results) if reason]
+    problems = [(str(path), reason)
+                for path, (_, reason) in zip(files, results, strict=False) if reason]
     if problems:
         raise BadFilesError(folder, problems)
     return [value for value, _ in results]
@@ -195,7 +197,9 @@ class PairedImageDataset(torch.utils.data.Dataset):
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
         if interpolation not in _RESAMPLE:
-            raise ValueError(f"interpolation must be 'bicubic' or 'bilinear', got {interpolation!r}")
+            raise ValueError(
+                f"interpolation must be 'bicubic' or 'bilinear', got {interpolation!r}"
+            )
         if not isinstance(crop_size, int) or crop_size < 1:
             raise ValueError(f"crop_size must be a positive integer, got {crop_size!r}")
         if load_size is not None:
@@ -203,21 +207,16 @@ class PairedImageDataset(torch.utils.data.Dataset):
                 raise ValueError(f"load_size must be a positive integer or None, got {load_size!r}")
             if crop_size > load_size:
                 raise ValueError(f"crop_size ({crop_size}) must not exceed load_size ({load_size})")
-        if max_items is not None and max_items < 1:
-            raise ValueError(f"max_items must be None or >= 1, got {max_items!r}")
-
-        self.folder = Path(folder)
+        _set_common(self, folder, crop_size, train, flip, cache, max_items)
         self.direction = direction
         self.load_size = load_size
-        self.crop_size = crop_size
-        self.train = train
-        self.flip = train if flip is None else flip
         self.interpolation = interpolation
-        self.cache = cache
 
         if load_size is None:
             self._min_half = crop_size
-            self._why_small = f" to cut a {crop_size}x{crop_size} crop at native size (load_size=None)"
+            self._why_small = (
+                f" to cut a {crop_size}x{crop_size} crop at native size (load_size=None)"
+            )
         else:
             self._min_half = math.ceil(load_size / 2)
             self._why_small = (
@@ -248,11 +247,7 @@ class PairedImageDataset(torch.utils.data.Dataset):
     def _load(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if self._cached is not None:
             return self._cached[i]
-        path = self.paths[i]
-        img, reason = _open_pair(path, self._min_half, self._why_small)
-        if img is None:  # the file changed after the scan
-            raise BadFilesError(self.folder, [(str(path), reason)])
-        return self._halves(img)
+        return self._halves(_reopen(self, i, self._min_half))
 
     # -- Dataset protocol ---------------------------------------------------------------
 
@@ -263,11 +258,7 @@ class PairedImageDataset(torch.utils.data.Dataset):
         a, b = self._load(i)
         _, h, w = a.shape
         c = self.crop_size
-        if self.train:
-            top = int(torch.randint(0, h - c + 1, ()).item())
-            left = int(torch.randint(0, w - c + 1, ()).item())
-        else:
-            top, left = (h - c) // 2, (w - c) // 2
+        top, left = _crop_origin(h, w, c, c, self.train)
         a = a[:, top : top + c, left : left + c]
         b = b[:, top : top + c, left : left + c]
         if self.flip and bool(torch.rand(()) < 0.5):
@@ -277,11 +268,44 @@ class PairedImageDataset(torch.utils.data.Dataset):
         return {"real_A": _to_float(a), "real_B": _to_float(b), "path": str(self.paths[i])}
 
     def __repr__(self) -> str:
-        return (
-            f"PairedImageDataset({str(self.folder)!r}, {len(self)} pairs, direction={self.direction!r}, "
-            f"load_size={self.load_size}, crop_size={self.crop_size}, train={self.train}, "
-            f"flip={self.flip}, cache={self.cache})"
-        )
+        return (f"PairedImageDataset({str(self.folder)!r}, {len(self)} pairs, "
+                f"direction={self.direction!r}, load_size={self.load_size}, {_common_repr(self)})")
+
+
+def _set_common(ds, folder, crop_size, train: bool, flip: bool | None, cache: bool,
+                max_items: int | None) -> None:
+    """The ``max_items`` check and the attributes both data sets share, set on ``ds``."""
+    if max_items is not None and max_items < 1:
+        raise ValueError(f"max_items must be None or >= 1, got {max_items!r}")
+    ds.folder = Path(folder)
+    ds.crop_size = crop_size
+    ds.train = train
+    ds.flip = train if flip is None else flip
+    ds.cache = cache
+
+
+def _common_repr(ds) -> str:
+    """The :func:`__repr__` fields of the attributes :func:`_set_common` sets (but the folder)."""
+    return f"crop_size={ds.crop_size}, train={ds.train}, flip={ds.flip}, cache={ds.cache}"
+
+
+def _reopen(ds, i: int, min_side: int, paired: bool = True) -> Image.Image:
+    """Decode file ``i`` of ``ds`` again (no cache); a file that went bad since the scan raises."""
+    path = ds.paths[i]
+    img, reason = _open_pair(path, min_side, ds._why_small, paired)
+    if img is None:  # the file changed after the scan
+        raise BadFilesError(ds.folder, [(str(path), reason)])
+    return img
+
+
+def _crop_origin(h: int, w: int, ch: int, cw: int, train: bool) -> tuple[int, int]:
+    """Top-left corner of a ``ch`` x ``cw`` crop: random (torch's global RNG) if ``train``, else
+    centred."""
+    if train:
+        top = int(torch.randint(0, h - ch + 1, ()).item())
+        left = int(torch.randint(0, w - cw + 1, ()).item())
+        return top, left
+    return (h - ch) // 2, (w - cw) // 2
 
 
 def _to_float(x: torch.Tensor) -> torch.Tensor:
@@ -293,7 +317,8 @@ HALVES = ("A", "B", None)
 
 
 class SuperResolutionDataset(torch.utils.data.Dataset):
-    """High-resolution crops and their ×``scale`` bicubic downscale, for single-image super-resolution.
+    """High-resolution crops and their ×``scale`` bicubic downscale, for single-image
+    super-resolution.
 
     The degradation of SRGAN (Ledig et al., CVPR 2017, section 3): the low-resolution
     input is the high-resolution image downscaled by ``scale`` with a bicubic kernel
@@ -351,24 +376,21 @@ class SuperResolutionDataset(torch.utils.data.Dataset):
             raise ValueError(f"scale must be an integer >= 2 (SRGAN: 4), got {scale!r}")
         if crop_size is not None:
             if not isinstance(crop_size, int) or crop_size < scale:
-                raise ValueError(f"crop_size must be None or an integer >= scale ({scale}), got {crop_size!r}")
+                raise ValueError(
+                    f"crop_size must be None or an integer >= scale ({scale}), got {crop_size!r}"
+                )
             if crop_size % scale:
                 raise ValueError(
                     f"crop_size ({crop_size}) must be a multiple of scale ({scale}), e.g. "
                     f"{scale * max(1, crop_size // scale)}"
                 )
-        if max_items is not None and max_items < 1:
-            raise ValueError(f"max_items must be None or >= 1, got {max_items!r}")
-        self.folder = Path(folder)
+        _set_common(self, folder, crop_size, train, flip, cache, max_items)
         self.half = half
         self.scale = scale
-        self.crop_size = crop_size
-        self.train = train
-        self.flip = train if flip is None else flip
-        self.cache = cache
         self._min_side = crop_size if crop_size is not None else scale
         what = "crop" if crop_size is not None else "image"
-        self._why_small = f" for a {self._min_side}x{self._min_side} high-resolution {what} (lower crop_size)"
+        self._why_small = (f" for a {self._min_side}x{self._min_side} high-resolution {what} "
+                           f"(lower crop_size)")
         self.paths = list_images(self.folder, max_items)
         values = _scan(self.folder, self.paths, self._min_side, self._why_small,
                        self._image if cache else None, threads or _default_threads(), progress,
@@ -385,11 +407,7 @@ class SuperResolutionDataset(torch.utils.data.Dataset):
     def _load(self, i: int) -> torch.Tensor:
         if self._cached is not None:
             return self._cached[i]
-        path = self.paths[i]
-        img, reason = _open_pair(path, self._min_side, self._why_small, self.half is not None)
-        if img is None:  # the file changed after the scan
-            raise BadFilesError(self.folder, [(str(path), reason)])
-        return self._image(img)
+        return self._image(_reopen(self, i, self._min_side, self.half is not None))
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -403,11 +421,7 @@ class SuperResolutionDataset(torch.utils.data.Dataset):
             top = left = 0
         else:
             ch = cw = self.crop_size
-            if self.train:
-                top = int(torch.randint(0, h - ch + 1, ()).item())
-                left = int(torch.randint(0, w - cw + 1, ()).item())
-            else:
-                top, left = (h - ch) // 2, (w - cw) // 2
+            top, left = _crop_origin(h, w, ch, cw, self.train)
         hr = hr[:, top : top + ch, left : left + cw]
         if self.flip and bool(torch.rand(()) < 0.5):
             hr = hr.flip(-1)
@@ -415,22 +429,25 @@ class SuperResolutionDataset(torch.utils.data.Dataset):
         return {"real_A": _to_float(lr), "real_B": _to_float(hr), "path": str(self.paths[i])}
 
     def __repr__(self) -> str:
-        return (
-            f"SuperResolutionDataset({str(self.folder)!r}, {len(self)} images, half={self.half!r}, "
-            f"scale={self.scale}, crop_size={self.crop_size}, train={self.train}, flip={self.flip}, cache={self.cache})"
-        )
+        return (f"SuperResolutionDataset({str(self.folder)!r}, {len(self)} images, "
+                f"half={self.half!r}, scale={self.scale}, {_common_repr(self)})")
 
 
 def bicubic_downscale(image: torch.Tensor, scale: int) -> torch.Tensor:
-    """Downscale a uint8 ``(3, H, W)`` image by ``scale`` with PIL's bicubic filter (antialiased): uint8 ``(3, H/s, W/s)``.
+    """Downscale a uint8 ``(3, H, W)`` image by ``scale`` with PIL's bicubic filter (antialiased):
+    uint8 ``(3, H/s, W/s)``.
 
     Raises:
-        ValueError: if the image is not uint8 ``(3, H, W)`` or ``H``/``W`` are not multiples of ``scale``.
+        ValueError: if the image is not uint8 ``(3, H, W)`` or ``H``/``W`` are not multiples of
+            ``scale``.
     """
     if image.dtype != torch.uint8 or image.dim() != 3 or image.shape[0] != 3:
-        raise ValueError(f"bicubic_downscale expects a uint8 (3, H, W) tensor, got {image.dtype} {tuple(image.shape)}")
+        raise ValueError(f"bicubic_downscale expects a uint8 (3, H, W) tensor, got {image.dtype} "
+                         f"{tuple(image.shape)}")
     _, h, w = image.shape
     if h % scale or w % scale:
-        raise ValueError(f"bicubic_downscale: {h}x{w} is not a multiple of scale {scale}; crop it first")
+        raise ValueError(
+            f"bicubic_downscale: {h}x{w} is not a multiple of scale {scale}; crop it first"
+        )
     pil = Image.fromarray(image.permute(1, 2, 0).numpy())
     return _to_uint8_chw(pil.resize((w // scale, h // scale), Image.Resampling.BICUBIC))

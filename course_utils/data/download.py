@@ -174,7 +174,8 @@ class FetchReport:
         return self.total_missing == 0
 
     def __str__(self) -> str:
-        text = f"{self.name}: {self.verified} of {self.total_expected} files verified in {self.folder}"
+        text = (f"{self.name}: {self.verified} of {self.total_expected} files verified "
+                f"in {self.folder}")
         if self.copied:
             text += f" ({self.copied} new from {self.source})"
         else:
@@ -210,16 +211,22 @@ def _safe_rel(rel: str) -> bool:
 def _read_sums(path: Path, digest_len: int) -> dict[str, str]:
     """Parse a ``sha256sum``/``md5sum`` file into ``{relative path: hex digest}``."""
     if not path.is_file():
-        raise DataError(f"manifest {path} not found; it ships with the course repository (data/manifests/)")
+        raise DataError(
+            f"manifest {path} not found; it ships with the course repository (data/manifests/)"
+        )
     sums: dict[str, str] = {}
     for lineno, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue
         digest, _, rel = line.partition(" ")
         rel = rel.lstrip(" *")
-        ok_digest = len(digest) == digest_len and all(c in "0123456789abcdef" for c in digest.lower())
+        ok_digest = len(digest) == digest_len and all(
+            c in "0123456789abcdef" for c in digest.lower()
+        )
         if not ok_digest or not _safe_rel(rel):
-            raise DataError(f"{path}, line {lineno}: expected '<hex digest>  <relative path>', got {line!r}")
+            raise DataError(
+                f"{path}, line {lineno}: expected '<hex digest>  <relative path>', got {line!r}"
+            )
         sums[rel] = digest.lower()
     return sums
 
@@ -295,25 +302,28 @@ def _retrieve(url: str, fname: str, cache: Path, progress: bool) -> Path:
     level = logger.level
     logger.setLevel(logging.WARNING)  # pooch would print the archive hash (unknown here) at INFO
     try:
-        return Path(pooch.retrieve(url, known_hash=None, fname=fname, path=cache, progressbar=progress))
+        return Path(pooch.retrieve(url, known_hash=None, fname=fname, path=cache,
+                                   progressbar=progress))
     except (requests.RequestException, OSError) as err:
         raise DataError(
             f"could not download {url}: {err}\n"
-            f"Check the network, or fetch from a local copy: `pix2pix data fetch NAME --mirror DIR` "
-            f"(or set ${MIRROR_ENV})."
+            f"Check the network, or fetch from a local copy: "
+            f"`pix2pix data fetch NAME --mirror DIR` (or set ${MIRROR_ENV})."
         ) from err
     finally:
         logger.setLevel(level)
 
 
-def _by_hand(source: DatasetSource, base: str, folder: Path, url: str, err: BaseException | None) -> str:
+def _by_hand(source: DatasetSource, base: str, folder: Path, url: str,
+             err: BaseException | None) -> str:
     """One line: what to do when a single-file data set (ISBI 2012) cannot be downloaded."""
     names = ", ".join(source.files)
     reason = " ".join(str(err).split()) if err is not None else "no answer"
     return (
         f"could not download {url} ({reason}). Instead, download {names} by hand from {base}/ "
-        f"(or copy them from a course mirror) into {folder}/ and run `pix2pix data fetch {source.name}` "
-        f"again to check them, or run `pix2pix data fetch {source.name} --mirror DIR` with the files in "
+        f"(or copy them from a course mirror) into {folder}/ and run "
+        f"`pix2pix data fetch {source.name}` again to check them, or run "
+        f"`pix2pix data fetch {source.name} --mirror DIR` with the files in "
         f"DIR/{source.name}/ (or set ${MIRROR_ENV}). Only notebook 1 (U-Net) needs {source.name}."
     )
 
@@ -395,7 +405,9 @@ def fetch_dataset(
     if mirror is not None:
         mirror_dir = Path(mirror).expanduser()
         if not mirror_dir.is_dir():
-            raise DataError(f"mirror folder {mirror_dir} does not exist (from --mirror or ${MIRROR_ENV})")
+            raise DataError(
+                f"mirror folder {mirror_dir} does not exist (from --mirror or ${MIRROR_ENV})"
+            )
         if not (mirror_dir / source.name).is_dir():
             raise DataError(
                 f"mirror folder {mirror_dir} has no {source.name}/ folder; a mirror is laid out "
@@ -435,13 +447,15 @@ def fetch_dataset(
                 try:
                     local = _retrieve(f"{base}/{fname}", fname, cache, progress)
                 except DataError as err:
-                    raise DataError(_by_hand(source, base, folder, f"{base}/{fname}", err.__cause__)) from err
+                    raise DataError(_by_hand(source, base, folder, f"{base}/{fname}",
+                                             err.__cause__)) from err
                 fix = (
                     f"delete {local} and run `pix2pix data fetch {name}` again; if it fails "
                     f"again, the server's file differs from the course's: use --mirror DIR."
                 )
                 with open(local, "rb") as f:
-                    _install(f, folder / fname, fname, name, expected[fname], f"downloaded {local}", fix)
+                    _install(f, folder / fname, fname, name, expected[fname],
+                             f"downloaded {local}", fix)
                 local.unlink()
                 report.copied += 1
 
@@ -508,4 +522,5 @@ def fetch_datasets(
 
 def remove_download_cache(root: str | os.PathLike | None = None) -> None:
     """Delete the downloaded archives in ``ROOT/cache/downloads`` (the extracted files stay)."""
-    shutil.rmtree(Path(root if root is not None else data_root()) / "cache" / "downloads", ignore_errors=True)
+    shutil.rmtree(Path(root if root is not None else data_root()) / "cache" / "downloads",
+                  ignore_errors=True)

@@ -72,8 +72,9 @@ def load_isbi2012(root: str | Path | None = None) -> dict[str, np.ndarray]:
             raise DataError(
                 f"ISBI 2012 file not found: {path}. Download it with "
                 f"`pix2pix data fetch isbi2012` (or `make setup`); if the ISBI server cannot be "
-                f"reached, put train-volume.tif, train-labels.tif and test-volume.tif into {folder} by hand "
-                f"or use `--mirror DIR`; or set PIX2PIX_DATA_ROOT to the folder that holds isbi2012/."
+                f"reached, put train-volume.tif, train-labels.tif and test-volume.tif into "
+                f"{folder} by hand or use `--mirror DIR`; or set PIX2PIX_DATA_ROOT to the folder "
+                f"that holds isbi2012/."
             )
         try:
             arr = tifffile.imread(path)
@@ -99,7 +100,8 @@ def load_isbi2012(root: str | Path | None = None) -> dict[str, np.ndarray]:
 
 
 def _pads(input_size: int, output_size: int) -> tuple[int, int]:
-    """(before, after) mirror padding so that an output tile's pixels sit at the input tile's centre.
+    """(before, after) mirror padding so that an output tile's pixels sit at the input tile's
+    centre.
 
     The offset follows the centre-crop rule of :func:`course_utils.models.unet.crop`:
     the output starts ``(input_size - output_size) // 2`` pixels into the input.
@@ -253,12 +255,14 @@ def overlap_tile_predict(
 
     for y in starts(height):
         for x in starts(width):
-            tile = torch.from_numpy(np.ascontiguousarray(padded[y : y + input_size, x : x + input_size]))
+            tile = torch.from_numpy(
+                np.ascontiguousarray(padded[y : y + input_size, x : x + input_size])
+            )
             logits = net(tile[None, None].to(device))
             if tuple(logits.shape[-2:]) != (output_size, output_size):
                 raise ValueError(
-                    f"the network returned a {tuple(logits.shape[-2:])} tile for a {input_size}px input; "
-                    f"expected {output_size}x{output_size} (check output_size)"
+                    f"the network returned a {tuple(logits.shape[-2:])} tile for a {input_size}px "
+                    f"input; expected {output_size}x{output_size} (check output_size)"
                 )
             h, w = min(output_size, height - y), min(output_size, width - x)
             out[y : y + h, x : x + w] = logits[0, 0, :h, :w].float().cpu().numpy()

@@ -29,7 +29,8 @@ import torch
 from torch import nn
 
 TRACED = (nn.Conv2d, nn.ConvTranspose2d, nn.MaxPool2d, nn.AvgPool2d, nn.Upsample)
-_REMOVED = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Dropout, nn.BatchNorm2d, nn.InstanceNorm2d)
+_REMOVED = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Dropout, nn.BatchNorm2d,
+            nn.InstanceNorm2d)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ class Layer:
         kind: e.g. ``"conv 4x4 /2"``, ``"convT 4x4 x2"``, ``"maxpool 2x2 /2"``, ``"upsample x2"``.
         shape: its output's shape ``(C, H, W)`` for the traced input.
         rf: receptive field side, in input pixels, of the centre unit of its output.
-        whole: True when that field reaches every border of the input (``rf`` is then the input side).
+        whole: True when that field reaches every border of the input (``rf`` is then the input
+            side).
         clipped: True when the field reaches a border of the input, so that the input's size, not
             the network, limits it (``rf`` is then a lower bound; trace a larger input to see more).
         level: how many times the resolution has been halved so far, counted from the layers:
@@ -74,14 +76,16 @@ def _kind(m: nn.Module) -> str:
 
 
 def _linearised(net: nn.Module) -> nn.Module:
-    """A copy of ``net`` whose gradient is positive wherever ``net``'s may be non-zero (see the module doc)."""
+    """A copy of ``net`` whose gradient is positive wherever ``net``'s may be non-zero (see the
+    module doc)."""
     lin = copy.deepcopy(net).float().cpu().eval()
     for parent in list(lin.modules()):
         for child_name, child in list(parent.named_children()):
             if isinstance(child, _REMOVED):
                 setattr(parent, child_name, nn.Identity())
             elif isinstance(child, nn.MaxPool2d):
-                setattr(parent, child_name, nn.AvgPool2d(child.kernel_size, child.stride, child.padding))
+                setattr(parent, child_name,
+                        nn.AvgPool2d(child.kernel_size, child.stride, child.padding))
     with torch.no_grad():
         for m in lin.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -105,7 +109,8 @@ def trace(net: nn.Module, *input_shapes: tuple, rf_net: nn.Module | None = None)
             the same names as ``net``'s.
 
     Returns:
-        A :class:`Layer` per traced layer (convolutions, transposed convolutions, poolings, upsamplings).
+        A :class:`Layer` per traced layer (convolutions, transposed convolutions, poolings,
+        upsamplings).
     """
     rf_net = net if rf_net is None else rf_net
     device = next(iter(net.parameters())).device
@@ -117,13 +122,14 @@ def trace(net: nn.Module, *input_shapes: tuple, rf_net: nn.Module | None = None)
             names.append(name)
         return hook
 
-    hooks = [m.register_forward_hook(record(name)) for name, m in net.named_modules() if isinstance(m, TRACED)]
+    hooks = [m.register_forward_hook(record(name)) for name, m in net.named_modules()
+             if isinstance(m, TRACED)]
     try:
         with torch.no_grad():
             was_training = net.training
             net.eval()
-            net(*(torch.empty(s, device=device) if device.type == "meta" else torch.zeros(s, device=device)
-                  for s in input_shapes))
+            net(*(torch.empty(s, device=device) if device.type == "meta"
+                  else torch.zeros(s, device=device) for s in input_shapes))
             net.train(was_training)
     finally:
         for h in hooks:
@@ -148,7 +154,8 @@ def trace(net: nn.Module, *input_shapes: tuple, rf_net: nn.Module | None = None)
     finally:
         for h in hooks:
             h.remove()
-    total = sum(outputs[name][k, :, outputs[name].shape[-2] // 2, outputs[name].shape[-1] // 2].sum()
+    total = sum(outputs[name][k, :, outputs[name].shape[-2] // 2,
+                              outputs[name].shape[-1] // 2].sum()
                 for k, name in enumerate(names))
     grads = torch.autograd.grad(total, inputs, allow_unused=True)
 
@@ -156,7 +163,8 @@ def trace(net: nn.Module, *input_shapes: tuple, rf_net: nn.Module | None = None)
     modules = dict(net.named_modules())
     for k, name in enumerate(names):
         m = modules[name]
-        stride = m.stride if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.MaxPool2d, nn.AvgPool2d)) else 1
+        stride = m.stride if isinstance(
+            m, (nn.Conv2d, nn.ConvTranspose2d, nn.MaxPool2d, nn.AvgPool2d)) else 1
         stride = stride[0] if isinstance(stride, tuple) else (stride or 1)
         if isinstance(m, nn.Upsample) or (isinstance(m, nn.ConvTranspose2d) and stride > 1):
             level -= 1
@@ -171,8 +179,10 @@ def trace(net: nn.Module, *input_shapes: tuple, rf_net: nn.Module | None = None)
     return layers
 
 
-def draw(layers: list[Layer], title: str, ax=None, input_shape: tuple | None = None, skips: bool = True):
-    """Plot ``layers`` left to right at the height of their resolution level, labelled with kind, shape, field.
+def draw(layers: list[Layer], title: str, ax=None, input_shape: tuple | None = None,
+         skips: bool = True):
+    """Plot ``layers`` left to right at the height of their resolution level, labelled with kind,
+    shape, field.
 
     Args:
         layers: from :func:`trace`.
@@ -195,16 +205,16 @@ def draw(layers: list[Layer], title: str, ax=None, input_shape: tuple | None = N
     ys = [-p[-1] for p in points]
     deepest = max(range(len(points)), key=lambda i: points[i][-1])
     ax.plot(xs, ys, color="0.75", lw=1, zorder=1)
-    colours = {"conv": "tab:blue", "convT": "tab:orange", "maxpool": "tab:green", "avgpool": "tab:green",
-               "upsample": "tab:purple"}
-    for x, (_name, kind, shape, rf, whole, clipped, level) in zip(xs, points):
-        ax.scatter([x], [-level], s=30 + 6 * shape[0] ** 0.5, color=colours.get(kind.split(" ")[0], "0.4"),
-                   zorder=3, edgecolor="k", lw=0.5)
+    colours = {"conv": "tab:blue", "convT": "tab:orange", "maxpool": "tab:green",
+               "avgpool": "tab:green", "upsample": "tab:purple"}
+    for x, (_name, kind, shape, rf, whole, clipped, level) in zip(xs, points, strict=False):
+        ax.scatter([x], [-level], s=30 + 6 * shape[0] ** 0.5,
+                   color=colours.get(kind.split(" ")[0], "0.4"), zorder=3, edgecolor="k", lw=0.5)
         field = "RF all" if whole else (f"RF >= {rf}" if clipped else f"RF {rf}")
         label = f"{kind}  {shape[0]}x{shape[1]}x{shape[2]}  {field}" if kind else \
             f"input  {shape[0]}x{shape[1]}x{shape[2]}"
-        ax.annotate(label, (x, -level), textcoords="offset points", xytext=(0, 7), ha="center", va="bottom",
-                    rotation=90, fontsize=6.5, zorder=4,
+        ax.annotate(label, (x, -level), textcoords="offset points", xytext=(0, 7), ha="center",
+                    va="bottom", rotation=90, fontsize=6.5, zorder=4,
                     bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.85))
     if skips and len(points) > 2:
         down = {}

@@ -77,7 +77,8 @@ from course_utils.evaluation.metrics import (
 
 MODES = ("eval", "train")
 RESULT_KEYS = ("n_images", "l1", "psnr", "ssim", "acc_delta5", "acc_delta10", "rmse")
-"""Keys of :func:`evaluate`'s result; ``"iou"`` and ``"mean_iou"`` follow when a palette is given."""
+"""Keys of :func:`evaluate`'s result; ``"iou"`` and ``"mean_iou"`` follow when a palette is
+given."""
 
 
 # ----------------------------------------------------------------------------
@@ -135,14 +136,32 @@ def generator_mode(netG: nn.Module, mode: str, device, seed: int | None = 0):
 # evaluate
 # ----------------------------------------------------------------------------
 
+def _check_eval_args(dataset, batch_size, what: str) -> None:
+    """The checks :func:`evaluate` and :func:`evaluate_sr` share (``what``: the caller's name)."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if len(dataset) == 0:
+        raise ValueError(f"{what}: the dataset is empty")
+
+
+def _output_folder(save_images) -> Path | None:
+    """``save_images`` as a created folder, or ``None`` when no images are to be saved."""
+    if save_images is None:
+        return None
+    out_dir = Path(save_images)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
 def _batches(dataset, batch_size: int):
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False,
+                                         num_workers=0)
     for batch in loader:
         if not isinstance(batch, dict) or "real_A" not in batch or "real_B" not in batch:
             got = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
             raise ValueError(
-                "dataset items must be dicts with 'real_A' and 'real_B' tensors (3, H, W) in [-1, 1] "
-                f"(a PairedImageDataset); got {got}"
+                "dataset items must be dicts with 'real_A' and 'real_B' tensors (3, H, W) "
+                f"in [-1, 1] (a PairedImageDataset); got {got}"
             )
         yield batch
 
@@ -224,15 +243,9 @@ def evaluate(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be 'eval' or 'train', got {mode!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if len(dataset) == 0:
-        raise ValueError("evaluate: the dataset is empty")
+    _check_eval_args(dataset, batch_size, "evaluate")
     device = _check_device(netG, device)
-    out_dir = None
-    if save_images is not None:
-        out_dir = Path(save_images)
-        out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _output_folder(save_images)
 
     per_image: dict[str, list[np.ndarray]] = {k: [] for k in RESULT_KEYS[1:]}
     cm = None
@@ -244,7 +257,8 @@ def evaluate(
     if progress:
         from tqdm.auto import tqdm
 
-        batches = tqdm(batches, total=math.ceil(len(dataset) / batch_size), desc="evaluate", unit="batch")
+        batches = tqdm(batches, total=math.ceil(len(dataset) / batch_size), desc="evaluate",
+                       unit="batch")
 
     n = 0
     with generator_mode(netG, mode, device, seed):
@@ -277,7 +291,8 @@ def evaluate(
     if cm is not None:
         iou = iou_from_confusion(cm)
         # None (JSON null), not NaN, for a class absent from both real and generated maps.
-        result["iou"] = {name: (None if np.isnan(v) else float(v)) for name, v in zip(palette.class_names, iou)}
+        result["iou"] = {name: (None if np.isnan(v) else float(v))
+                         for name, v in zip(palette.class_names, iou, strict=False)}
         result["mean_iou"] = nanmean_or_nan(iou)
     return result
 
@@ -327,7 +342,8 @@ def _pad(x: torch.Tensor, bottom: int, right: int) -> torch.Tensor:
 
 
 def _ramp(n: int, overlap: int) -> torch.Tensor:
-    """1-D blending weights: rise linearly over ``overlap`` pixels at both ends, 1 in the middle, > 0 everywhere."""
+    """1-D blending weights: rise linearly over ``overlap`` pixels at both ends, 1 in the middle,
+    > 0 everywhere."""
     i = torch.arange(n, dtype=torch.float32)
     edge = torch.minimum(i, n - 1 - i) + 0.5
     return (edge / max(overlap, 1)).clamp(max=1.0)
@@ -339,8 +355,10 @@ def _run_whole(netG, x: torch.Tensor, multiple: int, upscale: int = 1) -> torch.
     return netG(xp)[..., : h * upscale, : w * upscale]
 
 
-def _run_tiled(netG, x: torch.Tensor, tile: int, overlap: int, batch_size: int, upscale: int = 1) -> torch.Tensor:
-    """``netG`` on overlapping ``tile`` x ``tile`` tiles of ``x``, blended; the output is ``upscale`` times larger."""
+def _run_tiled(netG, x: torch.Tensor, tile: int, overlap: int, batch_size: int,
+               upscale: int = 1) -> torch.Tensor:
+    """``netG`` on overlapping ``tile`` x ``tile`` tiles of ``x``, blended; the output is
+    ``upscale`` times larger."""
     h, w = x.shape[-2:]
     xp = _pad(x, max(0, tile - h), max(0, tile - w))
     hp, wp = xp.shape[-2:]
@@ -361,7 +379,7 @@ def _run_tiled(netG, x: torch.Tensor, tile: int, overlap: int, batch_size: int, 
     for k in range(0, len(boxes), batch_size):
         chunk = boxes[k : k + batch_size]
         out = netG(torch.cat([xp[..., t : t + tile, le : le + tile] for t, le in chunk])).float()
-        for (t, le), o in zip(chunk, out):
+        for (t, le), o in zip(chunk, out, strict=False):
             acc[0, :, t * u : t * u + T, le * u : le * u + T] += o * weight
             wsum[0, 0, t * u : t * u + T, le * u : le * u + T] += weight
     return (acc / wsum)[..., : h * u, : w * u]
@@ -396,7 +414,8 @@ def translate(
     progress: bool = True,
     upscale: int = 1,
 ) -> list[Path]:
-    """Translate image files of any size with ``netG``; each output has its input's size (× ``upscale``).
+    """Translate image files of any size with ``netG``; each output has its input's size
+    (× ``upscale``).
 
     For each input (files, or every image directly inside a folder, sorted):
 
@@ -525,7 +544,8 @@ def evaluate_sr(
     save_images=None,
     progress: bool = True,
 ) -> dict:
-    """Score a super-resolution ``netG`` and the bicubic baseline: PSNR and SSIM on Y, ``scale`` border pixels cropped.
+    """Score a super-resolution ``netG`` and the bicubic baseline: PSNR and SSIM on Y, ``scale``
+    border pixels cropped.
 
     For every item, ``fake_B = netG(real_A)`` (``real_A`` the low-resolution
     input) and the bicubic upscale of ``real_A`` (PIL, from the uint8 input:
@@ -544,28 +564,24 @@ def evaluate_sr(
 
     Returns:
         ``{"n_images", "psnr_y" (dB), "ssim_y", "bicubic_psnr_y" (dB), "bicubic_ssim_y"}``,
-        means over the images (PSNR capped as in :func:`~course_utils.evaluation.metrics.mean_psnr`).
+        means over the images (PSNR capped as in
+        :func:`~course_utils.evaluation.metrics.mean_psnr`).
 
     Raises:
         ValueError: an empty dataset, malformed items, an output of the wrong size, or
             ``netG`` on another device.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if len(dataset) == 0:
-        raise ValueError("evaluate_sr: the dataset is empty")
+    _check_eval_args(dataset, batch_size, "evaluate_sr")
     if netG is not None:
         device = _check_device(netG, device)
-    out_dir = None
-    if save_images is not None:
-        out_dir = Path(save_images)
-        out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _output_folder(save_images)
     per: dict[str, list[np.ndarray]] = {k: [] for k in SR_RESULT_KEYS[1:]}
     batches = _batches(dataset, batch_size)
     if progress:
         from tqdm.auto import tqdm
 
-        batches = tqdm(batches, total=math.ceil(len(dataset) / batch_size), desc="evaluate", unit="batch")
+        batches = tqdm(batches, total=math.ceil(len(dataset) / batch_size), desc="evaluate",
+                       unit="batch")
     n = 0
     ctx = generator_mode(netG, "eval", device) if netG is not None else contextlib.nullcontext()
     with ctx:
@@ -573,8 +589,9 @@ def evaluate_sr(
             real = to_uint8(batch["real_B"])
             lr = to_uint8(batch["real_A"])
             if real.shape[1] != lr.shape[1] * scale or real.shape[2] != lr.shape[2] * scale:
-                raise ValueError(f"evaluate_sr: real_B {real.shape[1:3]} is not scale={scale} times real_A "
-                                 f"{lr.shape[1:3]}; build the dataset with the same scale")
+                raise ValueError(f"evaluate_sr: real_B {real.shape[1:3]} is not scale={scale} "
+                                 f"times real_A {lr.shape[1:3]}; build the dataset with the same "
+                                 f"scale")
             bic = bicubic_upscale(lr, scale)
             for key, v in sr_scores(real, bic, scale).items():
                 per["bicubic_" + key].append(v)
@@ -582,8 +599,9 @@ def evaluate_sr(
             if netG is not None:
                 fake_B = netG(batch["real_A"].to(device)).float()
                 if tuple(fake_B.shape) != tuple(batch["real_B"].shape):
-                    raise ValueError(f"netG output has shape {tuple(fake_B.shape)}, but real_B has "
-                                     f"{tuple(batch['real_B'].shape)}: netG must upscale by scale={scale}")
+                    raise ValueError(f"netG output has shape {tuple(fake_B.shape)}, but real_B "
+                                     f"has {tuple(batch['real_B'].shape)}: netG must upscale by "
+                                     f"scale={scale}")
                 fake = to_uint8(fake_B)
                 for key, v in sr_scores(real, fake, scale).items():
                     per[key].append(v)
@@ -592,7 +610,8 @@ def evaluate_sr(
                 for i in range(len(real)):
                     stem = Path(paths[i]).stem if paths is not None else "image"
                     row = [bic[i]] + ([fake[i]] if fake is not None else []) + [real[i]]
-                    Image.fromarray(np.concatenate(row, axis=1)).save(out_dir / f"{n + i:04d}_{stem}.png")
+                    Image.fromarray(np.concatenate(row, axis=1)).save(
+                        out_dir / f"{n + i:04d}_{stem}.png")
             n += len(real)
     result: dict = {"n_images": n}
     for key in SR_RESULT_KEYS[1:]:

@@ -22,8 +22,8 @@ What is measured, and where it comes from:
 - :func:`gcgan_scores`: the aerial -> map protocol of Fu et al., *Geometry-
   Consistent Generative Adversarial Networks for One-Sided Unsupervised Domain
   Mapping*, CVPR 2019 (GcGAN), in its aerial photo -> map experiments on this
-  Google Maps data set, and reused by later papers on it: pixel accuracy within a colour tolerance ``delta`` and an RMSE, on maps
-  resized to 256 x 256.
+  Google Maps data set, and reused by later papers on it: pixel accuracy within a
+  colour tolerance ``delta`` and an RMSE, on maps resized to 256 x 256.
 - :func:`mean_iou` (with :func:`nearest_colour_labels`,
   :func:`confusion_matrix`, :func:`iou_from_confusion`): a semantic score.
   Pix2Pix (Isola et al., CVPR 2017, section 4.1; used in 4.2) scores generated *photos* with
@@ -96,7 +96,8 @@ def _check_pair(real, fake) -> tuple[np.ndarray, np.ndarray]:
     fake = _check_images(fake, "fake")
     if real.shape != fake.shape:
         raise ValueError(
-            f"real and fake must have the same shape (N, H, W, 3), got {real.shape} and {fake.shape}"
+            f"real and fake must have the same shape (N, H, W, 3), got {real.shape} and "
+            f"{fake.shape}"
         )
     return real, fake
 
@@ -131,7 +132,8 @@ def to_uint8(images) -> np.ndarray:
     else:
         raise ValueError(f"to_uint8 expects a torch.Tensor or numpy array, got {_describe(images)}")
     if arr.ndim != 4 or arr.shape[1] != 3:
-        hint = " For a single image pass image[None]." if arr.ndim == 3 and arr.shape[0] == 3 else ""
+        hint = (" For a single image pass image[None]."
+                if arr.ndim == 3 and arr.shape[0] == 3 else "")
         raise ValueError(f"to_uint8 expects shape (N, 3, H, W), got {_describe(images)}.{hint}")
     out = np.clip(np.round((arr + 1.0) * 127.5), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(out.transpose(0, 2, 3, 1))
@@ -211,7 +213,7 @@ def psnr(real, fake) -> np.ndarray:
     real, fake = _check_pair(real, fake)
     out = np.empty(len(real), dtype=np.float64)
     with np.errstate(divide="ignore"):
-        for i, (r, f) in enumerate(zip(real, fake)):
+        for i, (r, f) in enumerate(zip(real, fake, strict=False)):
             out[i] = peak_signal_noise_ratio(r, f, data_range=255)
     return out
 
@@ -248,7 +250,8 @@ def ssim(real, fake) -> np.ndarray:
     if min(real.shape[1:3]) < 7:
         raise ValueError(f"ssim needs images of at least 7 x 7 pixels, got shape {real.shape}")
     return np.array(
-        [structural_similarity(r, f, channel_axis=-1, data_range=255) for r, f in zip(real, fake)],
+        [structural_similarity(r, f, channel_axis=-1, data_range=255)
+         for r, f in zip(real, fake, strict=False)],
         dtype=np.float64,
     )
 
@@ -363,7 +366,8 @@ def confusion_matrix(real_labels, fake_labels, n_classes: int) -> np.ndarray:
     fake_labels = np.asarray(fake_labels)
     if real_labels.shape != fake_labels.shape:
         raise ValueError(
-            f"label arrays must have the same shape, got {real_labels.shape} and {fake_labels.shape}"
+            f"label arrays must have the same shape, got {real_labels.shape} and "
+            f"{fake_labels.shape}"
         )
     for name, lab in (("real_labels", real_labels), ("fake_labels", fake_labels)):
         if not np.issubdtype(lab.dtype, np.integer):
@@ -438,9 +442,11 @@ def mean_iou(real, fake, colours, classes=None) -> tuple[np.ndarray, float]:
     if classes is None:
         classes = np.arange(len(centres))
     classes = np.asarray(classes)
-    if classes.shape != (len(centres),) or not np.issubdtype(classes.dtype, np.integer) or (classes < 0).any():
+    if (classes.shape != (len(centres),) or not np.issubdtype(classes.dtype, np.integer)
+            or (classes < 0).any()):
         raise ValueError(
-            f"classes must be {len(centres)} non-negative ints (one per colour), got {_describe(classes)}"
+            f"classes must be {len(centres)} non-negative ints (one per colour), "
+            f"got {_describe(classes)}"
         )
     n_classes = int(classes.max()) + 1
     real_lab = classes[nearest_colour_labels(real, centres)]
@@ -454,7 +460,8 @@ def mean_iou(real, fake, colours, classes=None) -> tuple[np.ndarray, float]:
 # ----------------------------------------------------------------------------
 
 def luma_y(images, border: int = 0) -> np.ndarray:
-    """The Y (luma) channel of uint8 RGB images, scikit-image's ``rgb2ycbcr`` (ITU-R BT.601), borders cropped.
+    """The Y (luma) channel of uint8 RGB images, scikit-image's ``rgb2ycbcr`` (ITU-R BT.601),
+    borders cropped.
 
     ``Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255`` for ``R, G, B`` in 0-255: Y
     runs from 16 (black) to 235 (white), as MATLAB's ``rgb2ycbcr`` on which the SR
@@ -501,7 +508,7 @@ def psnr_y(real, fake, border: int = 4) -> np.ndarray:
     yr, yf = luma_y(real, border), luma_y(fake, border)
     out = np.empty(len(yr), dtype=np.float64)
     with np.errstate(divide="ignore"):
-        for i, (r, f) in enumerate(zip(yr, yf)):
+        for i, (r, f) in enumerate(zip(yr, yf, strict=False)):
             out[i] = peak_signal_noise_ratio(r, f, data_range=255)
     return out
 
@@ -526,10 +533,13 @@ def ssim_y(real, fake, border: int = 4) -> np.ndarray:
     real, fake = _check_pair(real, fake)
     yr, yf = luma_y(real, border), luma_y(fake, border)
     if min(yr.shape[1:]) < 11:
-        raise ValueError(f"ssim_y needs at least 11 x 11 pixels after cropping {border}, got {yr.shape[1:]}")
+        raise ValueError(
+            f"ssim_y needs at least 11 x 11 pixels after cropping {border}, got {yr.shape[1:]}"
+        )
     return np.array(
-        [structural_similarity(r, f, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
-         for r, f in zip(yr, yf)],
+        [structural_similarity(r, f, data_range=255, gaussian_weights=True, sigma=1.5,
+                               use_sample_covariance=False)
+         for r, f in zip(yr, yf, strict=False)],
         dtype=np.float64,
     )
 
@@ -554,4 +564,5 @@ def bicubic_upscale(images, scale: int = 4) -> np.ndarray:
     """
     images = _check_images(images, "images")
     h, w = images.shape[1:3]
-    return np.stack([np.asarray(Image.fromarray(im).resize((w * scale, h * scale), Image.BICUBIC)) for im in images])
+    return np.stack([np.asarray(Image.fromarray(im).resize((w * scale, h * scale), Image.BICUBIC))
+                     for im in images])

@@ -85,19 +85,24 @@ class Palette:
 
     def __post_init__(self):
         colours = np.asarray(self.colours)
-        if colours.ndim != 2 or colours.shape[1] != 3 or len(colours) != len(self.names) or not len(colours):
+        if (colours.ndim != 2 or colours.shape[1] != 3 or len(colours) != len(self.names)
+                or not len(colours)):
             raise ValueError(
-                f"Palette needs one (R, G, B) colour per name, at least one: {len(self.names)} names, "
-                f"colours of shape {colours.shape}"
+                f"Palette needs one (R, G, B) colour per name, at least one: {len(self.names)} "
+                f"names, colours of shape {colours.shape}"
             )
         if (colours < 0).any() or (colours > 255).any():
-            raise ValueError(f"Palette colours must be RGB values in [0, 255], got {colours.tolist()}")
+            raise ValueError(
+                f"Palette colours must be RGB values in [0, 255], got {colours.tolist()}"
+            )
         object.__setattr__(self, "names", tuple(str(n) for n in self.names))
         object.__setattr__(self, "colours", colours.astype(np.uint8))
         if self.fractions is not None:
             fr = np.asarray(self.fractions, dtype=np.float64)
             if fr.shape != (len(self.names),):
-                raise ValueError(f"Palette fractions must have shape ({len(self.names)},), got {fr.shape}")
+                raise ValueError(
+                    f"Palette fractions must have shape ({len(self.names)},), got {fr.shape}"
+                )
             object.__setattr__(self, "fractions", fr)
 
     def __len__(self) -> int:
@@ -120,7 +125,8 @@ class Palette:
         """``(C,)`` pixel share of each class (sum over its colours), or ``None``."""
         if self.fractions is None:
             return None
-        return np.bincount(self.class_index, weights=self.fractions, minlength=len(self.class_names))
+        return np.bincount(self.class_index, weights=self.fractions,
+                           minlength=len(self.class_names))
 
     def classify(self, images) -> np.ndarray:
         """Class labels ``(N, H, W)`` int64 (indices into :attr:`class_names`) of
@@ -129,7 +135,7 @@ class Palette:
 
     def to_dict(self) -> dict:
         colours = []
-        for i, (name, rgb) in enumerate(zip(self.names, self.colours)):
+        for i, (name, rgb) in enumerate(zip(self.names, self.colours, strict=False)):
             entry = {"name": name, "rgb": [int(v) for v in rgb]}
             if self.fractions is not None:
                 entry["fraction"] = round(float(self.fractions[i]), 6)
@@ -138,7 +144,8 @@ class Palette:
 
     @classmethod
     def from_dict(cls, data: dict) -> Palette:
-        """Inverse of :meth:`to_dict`. Raises ``ValueError``/``KeyError``/``TypeError`` on bad data."""
+        """Inverse of :meth:`to_dict`. Raises ``ValueError``/``KeyError``/``TypeError`` on bad
+        data."""
         entries = data["colours"]
         names = tuple(c["name"] for c in entries)
         colours = np.array([c["rgb"] for c in entries], dtype=np.int64).reshape(-1, 3)
@@ -150,7 +157,7 @@ class Palette:
     def describe(self) -> str:
         """A human-readable table, one colour a line: class name, RGB, hex, pixel share."""
         lines = []
-        for i, (name, rgb) in enumerate(zip(self.names, self.colours)):
+        for i, (name, rgb) in enumerate(zip(self.names, self.colours, strict=False)):
             r, g, b = (int(v) for v in rgb)
             frac = "" if self.fractions is None else f"  {100 * self.fractions[i]:5.1f} %"
             lines.append(f"{name:<12} ({r:3d}, {g:3d}, {b:3d})  #{r:02x}{g:02x}{b:02x}{frac}")
@@ -248,8 +255,8 @@ def sample_pixels(
     folder = Path(train_folder)
     if not folder.is_dir():
         raise DataError(
-            f"{folder}: no such folder. Point it at the maps training split (e.g. <data root>/maps/train); "
-            f"fetch the data first if needed."
+            f"{folder}: no such folder. Point it at the maps training split "
+            f"(e.g. <data root>/maps/train); fetch the data first if needed."
         )
     files = list_images(folder)
     if half not in ("A", "B", "full"):
@@ -285,7 +292,8 @@ def _peaks(px: np.ndarray, bin_size: int, min_separation: float, max_candidates:
     count = np.bincount(flat, minlength=nb**3)
     dens = _box3(count.reshape(nb, nb, nb).astype(np.float64))
     # per-block sums of the pixel values, so a block's mean colour costs O(1)
-    sums = [_box3(np.bincount(flat, weights=px[:, c], minlength=nb**3).reshape(nb, nb, nb)) for c in range(3)]
+    sums = [_box3(np.bincount(flat, weights=px[:, c], minlength=nb**3).reshape(nb, nb, nb))
+            for c in range(3)]
     padded = np.pad(dens, 1, constant_values=-1.0)
     is_max = dens > 0
     for i in (0, 1, 2):
@@ -369,8 +377,8 @@ def derive_map_palette(
     keep = core_fraction >= min_fraction
     if not keep.any():
         raise DataError(
-            f"{train_folder}: found no flat colour covering {min_fraction:.1%} of the sampled pixels; "
-            f"is this a folder of maps (half={half!r})?"
+            f"{train_folder}: found no flat colour covering {min_fraction:.1%} of the sampled "
+            f"pixels; is this a folder of maps (half={half!r})?"
         )
     centres = _refine(x, centres[keep], radius, rounds=2)
     lab = _sq_dist(x, centres).argmin(1)
@@ -386,7 +394,8 @@ def derive_map_palette(
 # ----------------------------------------------------------------------------
 
 def default_cache_file(train_folder) -> Path:
-    """``<split folder>/../palette_<split>.json``, e.g. ``maps/palette_train.json`` (gitignored data root)."""
+    """``<split folder>/../palette_<split>.json``, e.g. ``maps/palette_train.json`` (gitignored
+    data root)."""
     folder = Path(train_folder)
     return folder.parent / f"palette_{folder.name}.json"
 
@@ -427,7 +436,8 @@ def load_or_derive_palette(train_folder, cache_file=None, **derive_kwargs) -> Pa
             ):
                 return Palette.from_dict(data)
         except (OSError, ValueError, KeyError, TypeError) as e:
-            warnings.warn(f"ignoring unreadable palette cache {cache} ({e}); deriving again", stacklevel=2)
+            warnings.warn(f"ignoring unreadable palette cache {cache} ({e}); deriving again",
+                          stacklevel=2)
     palette = derive_map_palette(folder, **derive_kwargs)
     data = {
         "format": PALETTE_FORMAT,
@@ -443,12 +453,14 @@ def load_or_derive_palette(train_folder, cache_file=None, **derive_kwargs) -> Pa
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.replace(cache)
     except OSError as e:
-        warnings.warn(f"could not write the palette cache {cache} ({e}); using it uncached", stacklevel=2)
+        warnings.warn(f"could not write the palette cache {cache} ({e}); using it uncached",
+                      stacklevel=2)
     return palette
 
 
 def maps_palette(root=None) -> Palette:
-    """The palette of the fetched maps training split, derived once and cached in :func:`~course_utils.paths.cache_dir`.
+    """The palette of the fetched maps training split, derived once and cached in
+    :func:`~course_utils.paths.cache_dir`.
 
     Raises:
         DataError: if the maps data set has not been fetched.
@@ -464,13 +476,16 @@ def maps_palette(root=None) -> Palette:
 # facades: the CMP classes
 # ----------------------------------------------------------------------------
 
-FACADES_CLASSES = ("background", "facade", "window", "door", "cornice", "sill", "balcony", "blind", "deco",
-                   "molding", "pillar", "shop")
-"""The 12 classes of the CMP Facade Database in its label order 1-12 (Tyleček and Šára, GCPR 2013)."""
+FACADES_CLASSES = ("background", "facade", "window", "door", "cornice", "sill", "balcony", "blind",
+                   "deco", "molding", "pillar", "shop")
+"""The 12 classes of the CMP Facade Database in its label order 1-12 (Tyleček and Šára, GCPR
+2013)."""
 
-FACADES_COLOURS = ((0, 0, 222), (1, 48, 254), (2, 127, 254), (2, 207, 255), (33, 254, 225), (112, 254, 144),
-                   (192, 254, 64), (254, 240, 3), (254, 159, 2), (254, 80, 1), (251, 1, 2), (174, 0, 1))
-"""RGB colour of each class of :data:`FACADES_CLASSES` in the pix2pix release's label maps (the right halves).
+FACADES_COLOURS = ((0, 0, 222), (1, 48, 254), (2, 127, 254), (2, 207, 255), (33, 254, 225),
+                   (112, 254, 144), (192, 254, 64), (254, 240, 3), (254, 159, 2), (254, 80, 1),
+                   (251, 1, 2), (174, 0, 1))
+"""RGB colour of each class of :data:`FACADES_CLASSES` in the pix2pix release's label maps (the
+right halves).
 
 The release draws label ``k`` (1-12) with one flat colour along a blue-to-red
 ramp (dark blue background, blue facade, light blue windows, ... dark red
@@ -487,23 +502,28 @@ the nearest class.
 """
 
 LABEL_FAR_DISTANCE = 100.0
-"""RGB distance (0-255 scale) beyond which a label-map pixel counts as far from every class colour."""
+"""RGB distance (0-255 scale) beyond which a label-map pixel counts as far from every class
+colour."""
 LABEL_MAX_FAR_FRACTION = 0.3
-"""Largest share of far pixels a label map may have. On the course's facades (train, val, test) the worst
-map has 14 % (JPEG blends at borders; 5 % on average), a facade *photo* at least 65 %."""
+"""Largest share of far pixels a label map may have. On the course's facades (train, val, test) the
+worst map has 14 % (JPEG blends at borders; 5 % on average), a facade *photo* at least 65 %."""
 
 
 def facades_palette() -> Palette:
-    """The CMP facade classes and their label-map colours (:data:`FACADES_CLASSES`, :data:`FACADES_COLOURS`).
+    """The CMP facade classes and their label-map colours (:data:`FACADES_CLASSES`,
+    :data:`FACADES_COLOURS`).
 
     One colour per class, so class indices ``0..11`` are CMP labels ``1..12``.
     """
     return Palette(FACADES_CLASSES, np.array(FACADES_COLOURS))
 
 
-def snap_label_map(images, palette: Palette | None = None, *, far_distance: float = LABEL_FAR_DISTANCE,
-                   max_far_fraction: float = LABEL_MAX_FAR_FRACTION, what: str = "label map") -> np.ndarray:
-    """Snap the pixels of JPEG label maps to the nearest class colour: class indices ``(N, H, W)`` int64.
+def snap_label_map(images, palette: Palette | None = None, *,
+                   far_distance: float = LABEL_FAR_DISTANCE,
+                   max_far_fraction: float = LABEL_MAX_FAR_FRACTION,
+                   what: str = "label map") -> np.ndarray:
+    """Snap the pixels of JPEG label maps to the nearest class colour: class indices ``(N, H, W)``
+    int64.
 
     JPEG compression bleeds the flat label colours into each other at region
     borders; each pixel takes the class of the nearest palette colour
@@ -525,7 +545,8 @@ def snap_label_map(images, palette: Palette | None = None, *, far_distance: floa
     if single:
         arr = arr[None]
     if arr.ndim != 4 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
-        raise DataError(f"{what}: expected uint8 RGB images of shape (N, H, W, 3), got {arr.dtype} {arr.shape}")
+        raise DataError(f"{what}: expected uint8 RGB images of shape (N, H, W, 3), "
+                        f"got {arr.dtype} {arr.shape}")
     labels = np.empty(arr.shape[:3], dtype=np.int64)
     centres = palette.colours.astype(np.int32)
     for i, im in enumerate(arr):
@@ -533,20 +554,25 @@ def snap_label_map(images, palette: Palette | None = None, *, far_distance: floa
         far = float((d.min(-1) > far_distance**2).mean())
         if far > max_far_fraction:
             raise DataError(
-                f"{what} {i}: {far:.0%} of its pixels are farther than RGB distance {far_distance:.0f} from "
-                f"every class colour (at most {max_far_fraction:.0%} allowed); it does not look like a CMP "
-                f"facade label map. Pass the label half (BtoA: the right half of a facades file), drawn "
-                f"with the colours of course_utils.evaluation.palette.FACADES_COLOURS."
+                f"{what} {i}: {far:.0%} of its pixels are farther than RGB distance "
+                f"{far_distance:.0f} from every class colour (at most {max_far_fraction:.0%} "
+                f"allowed); it does not look like a CMP facade label map. Pass the label half "
+                f"(BtoA: the right half of a facades file), drawn with the colours of "
+                f"course_utils.evaluation.palette.FACADES_COLOURS."
             )
         labels[i] = palette.class_index[d.argmin(-1)]
     return labels[0] if single else labels
 
 
 def labels_to_rgb(labels, palette: Palette | None = None) -> np.ndarray:
-    """Class indices ``(..., H, W)`` -> uint8 RGB ``(..., H, W, 3)`` in the palette's colours (first colour of each class)."""
+    """Class indices ``(..., H, W)`` -> uint8 RGB ``(..., H, W, 3)`` in the palette's colours
+    (first colour of each class)."""
     palette = palette if palette is not None else facades_palette()
     labels = np.asarray(labels)
-    first = np.array([palette.colours[list(palette.class_index).index(c)] for c in range(len(palette.class_names))])
+    first = np.array([palette.colours[list(palette.class_index).index(c)]
+                      for c in range(len(palette.class_names))])
     if labels.size and (labels.min() < 0 or labels.max() >= len(first)):
-        raise ValueError(f"labels must be in [0, {len(first)}), got [{labels.min()}, {labels.max()}]")
+        raise ValueError(
+            f"labels must be in [0, {len(first)}), got [{labels.min()}, {labels.max()}]"
+        )
     return first[labels].astype(np.uint8)

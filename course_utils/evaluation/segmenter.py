@@ -1,4 +1,5 @@
-"""The segmentation score of generated facades: the FCN-score idea with a segmenter the course trains itself.
+"""The segmentation score of generated facades: the FCN-score idea with a segmenter the course
+trains itself.
 
 Pix2Pix (Isola et al. 2017, section 4.2, the "FCN-score") and SPADE (Park et
 al. 2019, section 4) score label -> photo models by segmenting the generated
@@ -23,8 +24,9 @@ here, so the course trains its own, once:
   :data:`SEG_SIZE` x :data:`SEG_SIZE`, against the snapped **val** labels. On
   the real val photos they are the reference (the papers' "ground truth"
   row), usually a ceiling but not a strict one: a generator's tidy, typical
-  facade can be a little easier to segment than the real photo; a generator is scored on its outputs for the val label maps
-  (:func:`score_generator`), resized to :data:`SEG_SIZE` (bilinear).
+  facade can be a little easier to segment than the real photo; a generator is
+  scored on its outputs for the val label maps (:func:`score_generator`),
+  resized to :data:`SEG_SIZE` (bilinear).
 
 ``pix2pix eval --metric segmentation --dataset facades --checkpoint CKPT``
 scores any labels -> photo checkpoint; ``--real`` scores the real photos.
@@ -67,7 +69,8 @@ class SegmenterSettings:
     max_train_items: int | None = None
 
 
-def load_facades(folder, size: int = SEG_SIZE, max_items: int | None = None, progress: bool = False):
+def load_facades(folder, size: int = SEG_SIZE, max_items: int | None = None,
+                 progress: bool = False):
     """Photos and snapped labels of a facades split, at ``size x size``.
 
     Returns:
@@ -94,12 +97,14 @@ def load_facades(folder, size: int = SEG_SIZE, max_items: int | None = None, pro
             raise DataError(f"{p}: not a 2:1 photo | label pair ({w}x{h} px)")
         photos.append(np.asarray(im.crop((0, 0, h, h)).resize((size, size), Image.BILINEAR)))
         lab = snap_label_map(np.asarray(im.crop((h, 0, w, h))), what=f"{p} (label half)")
-        labels.append(np.asarray(Image.fromarray(lab.astype(np.uint8)).resize((size, size), Image.NEAREST)))
+        labels.append(np.asarray(Image.fromarray(lab.astype(np.uint8)).resize((size, size),
+                                                                             Image.NEAREST)))
     return np.stack(photos), np.stack(labels).astype(np.int64), paths
 
 
 def build_segmenter(settings: SegmenterSettings = SegmenterSettings()) -> nn.Module:
-    """The U-Net with ``len(FACADES_CLASSES)`` logit channels: ``(N, 3, S, S)`` in ``[-1, 1]`` -> ``(N, 12, S, S)``."""
+    """The U-Net with ``len(FACADES_CLASSES)`` logit channels: ``(N, 3, S, S)`` in ``[-1, 1]`` ->
+    ``(N, 12, S, S)``."""
     from course_utils.models import define_G
 
     net = define_G(settings.netG, 3, len(FACADES_CLASSES), settings.ngf, norm="batch", dropout=0.0)
@@ -109,12 +114,15 @@ def build_segmenter(settings: SegmenterSettings = SegmenterSettings()) -> nn.Mod
 
 
 def _to_input(photos: np.ndarray) -> torch.Tensor:
-    # ``photos`` may be a read-only view (decoded images): torch.as_tensor copies it into a writable tensor
+    # ``photos`` may be a read-only view (decoded images): torch.as_tensor copies it into a
+    # writable tensor
     return torch.as_tensor(np.array(photos)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
-def train_segmenter(train_folder, settings: SegmenterSettings = SegmenterSettings(), progress: bool = True):
-    """Train the segmenter on a facades training split; returns ``(net in eval mode, info dict)``."""
+def train_segmenter(train_folder, settings: SegmenterSettings = SegmenterSettings(),
+                    progress: bool = True):
+    """Train the segmenter on a facades training split; returns ``(net in eval mode, info
+    dict)``."""
     from tqdm.auto import tqdm
 
     torch.manual_seed(settings.seed)
@@ -129,7 +137,8 @@ def train_segmenter(train_folder, settings: SegmenterSettings = SegmenterSetting
         x, y = x_all[idx], y_all[idx]
         flip = torch.rand(len(idx), generator=g) < 0.5
         x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
-        lr = settings.lr * min(1.0, 2 * (1 - step / settings.steps))  # constant, then linear decay over the second half
+        # constant, then linear decay over the second half
+        lr = settings.lr * min(1.0, 2 * (1 - step / settings.steps))
         for group in opt.param_groups:
             group["lr"] = lr
         loss = F.cross_entropy(net(x), y)
@@ -147,12 +156,14 @@ def _sha256(path: Path) -> str:
 
 
 DEFAULT_SETTINGS = SegmenterSettings()
-"""The settings of the course's segmenter: 800 steps of batch 8 at 128 px (a few CPU minutes on a 2-core CPU)."""
+"""The settings of the course's segmenter: 800 steps of batch 8 at 128 px (a few CPU minutes on a
+2-core CPU)."""
 
 
 def load_or_train_segmenter(root=None, settings: SegmenterSettings | None = None, cache_file=None,
                             progress: bool = True):
-    """The cached facades segmenter, trained on ``<root>/facades/train`` first if the cache does not match.
+    """The cached facades segmenter, trained on ``<root>/facades/train`` first if the cache does
+    not match.
 
     Returns:
         ``(net in eval mode, info)``; ``info`` holds the settings, the sha256 of
@@ -171,15 +182,16 @@ def load_or_train_segmenter(root=None, settings: SegmenterSettings | None = None
         try:
             meta = json.loads(meta_path.read_text())
             if (meta.get("format") == CACHE_FORMAT and meta.get("settings") == asdict(settings)
-                    and meta.get("n_train_files") == n_files and meta.get("sha256") == _sha256(weights)):
+                    and meta.get("n_train_files") == n_files
+                    and meta.get("sha256") == _sha256(weights)):
                 net = build_segmenter(settings)
                 net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
                 return net.eval(), meta
         except (OSError, ValueError, KeyError, RuntimeError):
             pass  # retrain below
     if progress:
-        print(f"training the facades segmenter on {train_dir} ({settings.steps} steps; cached in {weights})",
-              flush=True)
+        print(f"training the facades segmenter on {train_dir} ({settings.steps} steps; "
+              f"cached in {weights})", flush=True)
     net, info = train_segmenter(train_dir, settings, progress)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tmp = weights.with_suffix(".tmp")
@@ -187,21 +199,25 @@ def load_or_train_segmenter(root=None, settings: SegmenterSettings | None = None
     tmp.replace(weights)
     meta = {"format": CACHE_FORMAT, "settings": asdict(settings), "sha256": _sha256(weights),
             "source": str(train_dir), **info,
-            "note": "Trained by course_utils.evaluation.segmenter on the facades train split; derived data, do not commit."}
+            "note": "Trained by course_utils.evaluation.segmenter on the facades train split; "
+                    "derived data, do not commit."}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     return net, meta
 
 
 @torch.no_grad()
 def segment(net: nn.Module, photos: np.ndarray, batch_size: int = 16) -> np.ndarray:
-    """Class indices ``(N, S, S)`` of uint8 photos ``(N, S, S, 3)`` (``S`` a multiple of 128 for ``unet_128``)."""
+    """Class indices ``(N, S, S)`` of uint8 photos ``(N, S, S, 3)`` (``S`` a multiple of 128 for
+    ``unet_128``)."""
     net.eval()
-    out = [net(_to_input(photos[i : i + batch_size])).argmax(1).numpy() for i in range(0, len(photos), batch_size)]
+    out = [net(_to_input(photos[i : i + batch_size])).argmax(1).numpy()
+           for i in range(0, len(photos), batch_size)]
     return np.concatenate(out)
 
 
 def segmentation_scores(pred: np.ndarray, target: np.ndarray) -> dict:
-    """Per-pixel accuracy, mean class accuracy and mean IoU of ``pred`` against ``target`` (both ``(N, H, W)``).
+    """Per-pixel accuracy, mean class accuracy and mean IoU of ``pred`` against ``target`` (both
+    ``(N, H, W)``).
 
     One confusion matrix over all pixels of the split; classes absent from
     ``target`` are left out of the class means (IoU NaN when absent from both).
@@ -211,13 +227,16 @@ def segmentation_scores(pred: np.ndarray, target: np.ndarray) -> dict:
     iou = iou_from_confusion(cm)
     present = cm.sum(1) > 0
     class_acc = np.diag(cm)[present] / cm.sum(1)[present]
-    return {"pixel_accuracy": float(np.trace(cm) / cm.sum()), "mean_class_accuracy": float(class_acc.mean()),
+    return {"pixel_accuracy": float(np.trace(cm) / cm.sum()),
+            "mean_class_accuracy": float(class_acc.mean()),
             "mean_iou": float(np.nanmean(iou[present])),
-            "iou": {name: (None if np.isnan(v) else round(float(v), 4)) for name, v in zip(FACADES_CLASSES, iou)}}
+            "iou": {name: (None if np.isnan(v) else round(float(v), 4))
+                    for name, v in zip(FACADES_CLASSES, iou, strict=False)}}
 
 
 def score_real(net: nn.Module, val_folder, max_items: int | None = None) -> dict:
-    """The segmenter on the real val photos against their labels: the reference (usually a ceiling)."""
+    """The segmenter on the real val photos against their labels: the reference (usually a
+    ceiling)."""
     photos, labels, _ = load_facades(val_folder, SEG_SIZE, max_items)
     return {"n_images": len(photos), **segmentation_scores(segment(net, photos), labels)}
 
@@ -225,7 +244,8 @@ def score_real(net: nn.Module, val_folder, max_items: int | None = None) -> dict
 @torch.no_grad()
 def generate_photos(netG: nn.Module, cfg, val_folder, max_items: int | None = None, device="cpu",
                     batch_size: int = 8) -> np.ndarray:
-    """``netG``'s photos for the val label maps (input at ``cfg.eval_size``), uint8 ``(N, SEG_SIZE, SEG_SIZE, 3)``."""
+    """``netG``'s photos for the val label maps (input at ``cfg.eval_size``), uint8
+    ``(N, SEG_SIZE, SEG_SIZE, 3)``."""
     from course_utils.evaluation.metrics import to_uint8
     from course_utils.training.loop import eval_dataset
 
@@ -234,9 +254,11 @@ def generate_photos(netG: nn.Module, cfg, val_folder, max_items: int | None = No
     netG.eval()
     out = []
     for i in range(0, len(data), batch_size):
-        real_A = torch.stack([data[j]["real_A"] for j in range(i, min(i + batch_size, len(data)))]).to(device)
+        real_A = torch.stack([data[j]["real_A"]
+                              for j in range(i, min(i + batch_size, len(data)))]).to(device)
         fake = to_uint8(netG(real_A).float().cpu())
-        out += [np.asarray(Image.fromarray(f).resize((SEG_SIZE, SEG_SIZE), Image.BILINEAR)) for f in fake]
+        out += [np.asarray(Image.fromarray(f).resize((SEG_SIZE, SEG_SIZE), Image.BILINEAR))
+                for f in fake]
     netG.train(was)
     return np.stack(out)
 

@@ -1,4 +1,5 @@
-"""The 1-D (azimuthally averaged) power spectrum of images, and how far a generator's departs from the real one.
+"""The 1-D (azimuthally averaged) power spectrum of images, and how far a generator's departs from
+the real one.
 
 Durall, Keuper and Keuper (*Watch your Up-Convolution: CNN Based Generative Deep
 Neural Networks are Failing to Reproduce Spectral Distributions*, CVPR 2020,
@@ -41,7 +42,8 @@ def _as_gray(images) -> np.ndarray:
         x = x[None]
     if x.ndim != 4:
         raise CourseError(
-            f"spectrum: expected images of shape (N, C, H, W), (C, H, W) or (H, W), got shape {tuple(x.shape)}"
+            f"spectrum: expected images of shape (N, C, H, W), (C, H, W) or (H, W), "
+            f"got shape {tuple(x.shape)}"
         )
     n, c, h, w = x.shape
     if c not in (1, 3):
@@ -71,7 +73,8 @@ def power_spectrum_2d(images) -> np.ndarray:
 
 
 def azimuthal_average(power: np.ndarray) -> np.ndarray:
-    """Average a centred 2-D spectrum ``(H, W)`` over rings of integer radius: shape ``(min(H, W) // 2 + 1,)``.
+    """Average a centred 2-D spectrum ``(H, W)`` over rings of integer radius: shape
+    ``(min(H, W) // 2 + 1,)``.
 
     Bin ``r`` holds the pixels whose distance from the centre rounds to ``r``
     (Durall et al. 2020, eq. 2, on a discrete grid).
@@ -90,7 +93,8 @@ def azimuthal_average(power: np.ndarray) -> np.ndarray:
 
 
 def radial_power_spectrum(images) -> tuple[np.ndarray, np.ndarray]:
-    """The 1-D power spectrum of a batch of images: ``(freqs, power)``, both of shape ``(min(H, W) // 2,)``.
+    """The 1-D power spectrum of a batch of images: ``(freqs, power)``, both of shape
+    ``(min(H, W) // 2,)``.
 
     ``freqs`` runs from ``1 / min(H, W)`` to ``0.5`` cycles per pixel; ``power``
     is the azimuthal average of :func:`power_spectrum_2d` (mean over the
@@ -115,11 +119,12 @@ def spectral_gap(power, real_power, freqs, band: tuple[float, float] = (0.25, 0.
     power, real_power, freqs = (np.asarray(a, dtype=np.float64) for a in (power, real_power, freqs))
     if not (power.shape == real_power.shape == freqs.shape):
         raise CourseError(
-            f"spectral_gap: the spectra must have the same length (got {power.shape}, {real_power.shape}, "
-            f"freqs {freqs.shape}); compute them on images of the same size"
+            f"spectral_gap: the spectra must have the same length (got {power.shape}, "
+            f"{real_power.shape}, freqs {freqs.shape}); compute them on images of the same size"
         )
     sel = (freqs >= band[0]) & (freqs <= band[1])
     if not sel.any():
-        raise CourseError(f"spectral_gap: no frequency falls in the band {band} (cycles per pixel, at most 0.5)")
+        raise CourseError(f"spectral_gap: no frequency falls in the band {band} (cycles per pixel, "
+                          f"at most 0.5)")
     tiny = 1e-12
     return float(np.mean(np.log10((power[sel] + tiny) / (real_power[sel] + tiny))))

@@ -1,4 +1,5 @@
-"""CycleGAN (Zhu, Park, Isola and Efros, ICCV 2017): unpaired translation with two generators and two critics.
+"""CycleGAN (Zhu, Park, Isola and Efros, ICCV 2017): unpaired translation with two generators and
+two critics.
 
 Pix2Pix learns ``G: A -> B`` from aligned pairs ``(a, b)``. CycleGAN has no
 pairs: only a set of images of domain A and a set of domain B. It trains two
@@ -39,7 +40,8 @@ from course_utils.models.init import init_weights
 
 
 class PatchGAN(PatchGANDiscriminator):
-    """The PatchGAN of :class:`~course_utils.models.PatchGANDiscriminator` on a single image (no condition).
+    """The PatchGAN of :class:`~course_utils.models.PatchGANDiscriminator` on a single image (no
+    condition).
 
     Shapes: ``forward(x)``: ``(N, in_channels, H, W)`` in ``[-1, 1]`` to logits ``(N, 1, H', W')``
     (``30 x 30`` for ``n_layers=3`` on ``256 x 256``).
@@ -49,15 +51,16 @@ class PatchGAN(PatchGANDiscriminator):
         return self.model(x)
 
 
-def define_G_cycle(netG: str = "unet_128", in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
-                   norm: str = "instance") -> nn.Module:
+def define_G_cycle(netG: str = "unet_128", in_channels: int = 3, out_channels: int = 3,
+                   ngf: int = 64, norm: str = "instance") -> nn.Module:
     """One CycleGAN generator by name, initialised N(0, 0.02).
 
     Args:
-        netG: ``"unet_N"`` (the Pix2Pix U-Net, without dropout) or ``"resnet_Kblocks"`` (Johnson et al.'s
-            ResNet generator: 2 stride-2 downsamplings, ``K`` residual blocks, instance norm; the paper uses
-            ``resnet_9blocks`` at 256 px and ``resnet_6blocks`` at 128 px).
-        norm: the U-Net's norm (``"instance"`` as in the paper; the ResNet always uses instance norm).
+        netG: ``"unet_N"`` (the Pix2Pix U-Net, without dropout) or ``"resnet_Kblocks"`` (Johnson
+            et al.'s ResNet generator: 2 stride-2 downsamplings, ``K`` residual blocks, instance
+            norm; the paper uses ``resnet_9blocks`` at 256 px and ``resnet_6blocks`` at 128 px).
+        norm: the U-Net's norm (``"instance"`` as in the paper; the ResNet always uses instance
+            norm).
 
     Raises:
         CourseError: for an unknown name.
@@ -80,7 +83,8 @@ class CycleGANGenerators(nn.Module):
     generators (``G_AB.*``, ``G_BA.*``), and ``pix2pix eval``/``translate`` run
     ``netG(real_A)``, i.e. the A-to-B direction, exactly as for Pix2Pix.
 
-    Shapes: ``(N, 3, H, W)`` in ``[-1, 1]`` to the same; ``H``, ``W`` multiples of ``2 ** num_downs``.
+    Shapes: ``(N, 3, H, W)`` in ``[-1, 1]`` to the same; ``H``, ``W`` multiples of
+    ``2 ** num_downs``.
     """
 
     def __init__(self, G_AB: nn.Module, G_BA: nn.Module):
@@ -93,7 +97,8 @@ class CycleGANGenerators(nn.Module):
 
 
 class CycleGANDiscriminators(nn.Module):
-    """The two discriminators in one module (the loop's ``netD``): ``D_A`` judges domain A, ``D_B`` domain B.
+    """The two discriminators in one module (the loop's ``netD``): ``D_A`` judges domain A, ``D_B``
+    domain B.
 
     ``forward(x, domain="B")`` returns the patch logits of ``D_B(x)`` (or ``D_A(x)``).
     """
@@ -110,7 +115,8 @@ class CycleGANDiscriminators(nn.Module):
 
 def define_cyclegan(netG: str = "unet_128", ngf: int = 64, ndf: int = 64, n_layers_D: int = 3,
                     norm: str = "instance", in_channels: int = 3, out_channels: int = 3):
-    """``(netG, netD)``: :class:`CycleGANGenerators` and :class:`CycleGANDiscriminators`, initialised N(0, 0.02).
+    """``(netG, netD)``: :class:`CycleGANGenerators` and :class:`CycleGANDiscriminators`,
+    initialised N(0, 0.02).
 
     ``G_AB`` maps ``in_channels`` to ``out_channels`` and ``G_BA`` back; ``D_A``
     sees ``in_channels``, ``D_B`` ``out_channels``. Every network draws its own

@@ -52,7 +52,8 @@ class PatchGANDiscriminator(nn.Module):
             prev, mult = mult, min(2 ** i, 8)
             stride = 2 if i < n_layers else 1
             layers += [
-                nn.Conv2d(ndf * prev, ndf * mult, KERNEL, stride=stride, padding=PADDING, bias=bias),
+                nn.Conv2d(ndf * prev, ndf * mult, KERNEL, stride=stride, padding=PADDING,
+                          bias=bias),
                 norm_layer(norm, ndf * mult),
                 nn.LeakyReLU(0.2, inplace=True),
             ]

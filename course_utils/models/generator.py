@@ -130,14 +130,17 @@ class UnetGenerator(nn.Module):
     ):
         super().__init__()
         if num_downs < 5:
-            raise ValueError(f"num_downs must be >= 5 (C64-C128-C256-C512 + bottleneck), got {num_downs}")
+            raise ValueError(
+                f"num_downs must be >= 5 (C64-C128-C256-C512 + bottleneck), got {num_downs}"
+            )
         self.num_downs = num_downs
         # Innermost block, then the dropout blocks, then plain 8*ngf blocks,
         # then the widening blocks 4*ngf, 2*ngf, ngf, and the outermost block.
         block = UnetBlock(ngf * 8, ngf * 8, norm=norm, dropout=dropout, skip=skips)
         n_deep = num_downs - 4  # blocks whose outer width is 8*ngf, innermost included
         for i in range(1, n_deep):
-            block = UnetBlock(ngf * 8, ngf * 8, block, norm=norm, dropout=dropout if i < 3 else 0.0, skip=skips)
+            block = UnetBlock(ngf * 8, ngf * 8, block, norm=norm, dropout=dropout if i < 3 else 0.0,
+                              skip=skips)
         for mult in (4, 2, 1):
             block = UnetBlock(ngf * mult, ngf * mult * 2, block, norm=norm, skip=skips)
         self.model = UnetBlock(
@@ -146,7 +149,8 @@ class UnetGenerator(nn.Module):
         )
 
     def forward(self, real_A: torch.Tensor) -> torch.Tensor:
-        """Translate ``real_A`` ``(N, C_in, H, W)`` to ``fake_B`` ``(N, C_out, H, W)``, both in ``[-1, 1]``."""
+        """Translate ``real_A`` ``(N, C_in, H, W)`` to ``fake_B`` ``(N, C_out, H, W)``, both in
+        ``[-1, 1]``."""
         m = 2 ** self.num_downs
         h, w = real_A.shape[-2:]
         if h % m or w % m:
@@ -183,7 +187,9 @@ def define_G(
         ValueError: for an unknown name.
     """
     if not netG.startswith("unet_") or not netG[5:].isdigit():
-        raise ValueError(f"unknown generator {netG!r}; use 'unet_256', 'unet_128', 'unet_64' or 'unet_32'")
+        raise ValueError(
+            f"unknown generator {netG!r}; use 'unet_256', 'unet_128', 'unet_64' or 'unet_32'"
+        )
     size = int(netG[5:])
     num_downs = int(round(math.log2(size))) if size > 0 else 0
     if 2 ** num_downs != size or num_downs < 5:

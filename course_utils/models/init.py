@@ -31,7 +31,8 @@ def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
-def set_requires_grad(nets: nn.Module | list[nn.Module] | tuple[nn.Module, ...], flag: bool) -> None:
+def set_requires_grad(nets: nn.Module | list[nn.Module] | tuple[nn.Module, ...],
+                      flag: bool) -> None:
     """Turn gradient tracking of every parameter of ``nets`` (one module or several) on or off.
 
     A training step freezes ``netD`` (``False``) while it back-propagates the generator's loss

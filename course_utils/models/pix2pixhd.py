@@ -50,7 +50,8 @@ def _norm(channels: int) -> nn.Module:
 
 
 class ResnetBlock(nn.Module):
-    """``x + [reflect-pad, conv3x3, IN, ReLU, reflect-pad, conv3x3, IN](x)``; keeps ``(N, C, H, W)``."""
+    """``x + [reflect-pad, conv3x3, IN, ReLU, reflect-pad, conv3x3, IN](x)``; keeps
+    ``(N, C, H, W)``."""
 
     def __init__(self, channels: int):
         super().__init__()
@@ -85,7 +86,8 @@ class GlobalGenerator(nn.Module):
                  n_downsample: int = 4, n_blocks: int = 9):
         super().__init__()
         self.ngf, self.num_downs = ngf, n_downsample
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7), _norm(ngf), nn.ReLU(True)]
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7),
+                                   _norm(ngf), nn.ReLU(True)]
         for i in range(n_downsample):
             c = ngf * 2**i
             layers += [nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), _norm(2 * c), nn.ReLU(True)]
@@ -93,13 +95,14 @@ class GlobalGenerator(nn.Module):
         layers += [ResnetBlock(c) for _ in range(n_blocks)]
         for i in range(n_downsample):
             c = ngf * 2 ** (n_downsample - i)
-            layers += [nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1), _norm(c // 2),
-                       nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1),
+                       _norm(c // 2), nn.ReLU(True)]
         self.body = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh())
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """``G1``'s last feature map, ``(N, ngf, H, W)`` (everything but the ``c7s1-3`` output layer)."""
+        """``G1``'s last feature map, ``(N, ngf, H, W)`` (everything but the ``c7s1-3`` output
+        layer)."""
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -144,8 +147,9 @@ class LocalEnhancer(nn.Module):
         CourseError: if ``ngf_global != 2 * ngf_local`` (the two maps cannot be added).
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf_global: int = 64, ngf_local: int = 32,
-                 n_downsample_global: int = 4, n_blocks_global: int = 9, n_blocks_local: int = 3):
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf_global: int = 64,
+                 ngf_local: int = 32, n_downsample_global: int = 4, n_blocks_global: int = 9,
+                 n_blocks_local: int = 3):
         super().__init__()
         if ngf_global != 2 * ngf_local:
             raise CourseError(
@@ -153,16 +157,18 @@ class LocalEnhancer(nn.Module):
                 f"({2 * ngf_local} channels): use ngf_global = 2 * ngf_local (e.g. 64 and 32)"
             )
         self.num_downs = n_downsample_global + 1
-        self.global_net = GlobalGenerator(in_channels, out_channels, ngf_global, n_downsample_global, n_blocks_global)
+        self.global_net = GlobalGenerator(in_channels, out_channels, ngf_global,
+                                          n_downsample_global, n_blocks_global)
         c = 2 * ngf_local
         self.front = nn.Sequential(
-            nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf_local, 7), _norm(ngf_local), nn.ReLU(True),
+            nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf_local, 7), _norm(ngf_local),
+            nn.ReLU(True),
             nn.Conv2d(ngf_local, c, 3, stride=2, padding=1), _norm(c), nn.ReLU(True),
         )
         self.back = nn.Sequential(
             *[ResnetBlock(c) for _ in range(n_blocks_local)],
-            nn.ConvTranspose2d(c, ngf_local, 3, stride=2, padding=1, output_padding=1), _norm(ngf_local),
-            nn.ReLU(True),
+            nn.ConvTranspose2d(c, ngf_local, 3, stride=2, padding=1, output_padding=1),
+            _norm(ngf_local), nn.ReLU(True),
             nn.ReflectionPad2d(3), nn.Conv2d(ngf_local, out_channels, 7), nn.Tanh(),
         )
 
@@ -183,16 +189,18 @@ class LocalEnhancer(nn.Module):
         return self.back(self.front(real_A) + g1)
 
     def forward_global(self, real_A_half: torch.Tensor) -> torch.Tensor:
-        """``G1`` alone with its own output layer, on a half-resolution input (coarse-to-fine stage 1)."""
+        """``G1`` alone with its own output layer, on a half-resolution input (coarse-to-fine
+        stage 1)."""
         return self.global_net(real_A_half)
 
 
-def define_G_hd(in_channels: int = 3, out_channels: int = 3, ngf_global: int = 64, ngf_local: int = 32,
-                n_downsample_global: int = 4, n_blocks_global: int = 9, n_blocks_local: int = 3,
-                init_gain: float = 0.02) -> LocalEnhancer:
-    """Build the coarse-to-fine generator (:class:`LocalEnhancer`), weights N(0, 0.02) as in the paper's code."""
-    net = LocalEnhancer(in_channels, out_channels, ngf_global, ngf_local, n_downsample_global, n_blocks_global,
-                        n_blocks_local)
+def define_G_hd(in_channels: int = 3, out_channels: int = 3, ngf_global: int = 64,
+                ngf_local: int = 32, n_downsample_global: int = 4, n_blocks_global: int = 9,
+                n_blocks_local: int = 3, init_gain: float = 0.02) -> LocalEnhancer:
+    """Build the coarse-to-fine generator (:class:`LocalEnhancer`), weights N(0, 0.02) as in the
+    paper's code."""
+    net = LocalEnhancer(in_channels, out_channels, ngf_global, ngf_local, n_downsample_global,
+                        n_blocks_global, n_blocks_local)
     return init_weights(net, init_gain)
 
 
@@ -216,7 +224,8 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, in_channels: int = 6, ndf: int = 64, n_layers: int = 3):
         super().__init__()
-        blocks = [nn.Sequential(nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True))]
+        blocks = [nn.Sequential(nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1),
+                                nn.LeakyReLU(0.2, True))]
         mult = 1
         for i in range(1, n_layers + 1):
             prev, mult = mult, min(2**i, 8)
@@ -238,7 +247,8 @@ class PatchDiscriminator(nn.Module):
 
 
 class MultiscaleDiscriminator(nn.Module):
-    """``num_D`` PatchGANs of the same architecture on the pair at scales 1, 1/2, 1/4, ... (section 3.2).
+    """``num_D`` PatchGANs of the same architecture on the pair at scales 1, 1/2, 1/4, ...
+    (section 3.2).
 
     ``D1`` sees the pair at full resolution; before each next discriminator,
     both images are downsampled by 2 with :func:`downsample` (3x3 average
@@ -256,7 +266,8 @@ class MultiscaleDiscriminator(nn.Module):
         super().__init__()
         if num_D < 1:
             raise CourseError(f"num_D must be at least 1, got {num_D}")
-        self.nets = nn.ModuleList(PatchDiscriminator(in_channels, ndf, n_layers) for _ in range(num_D))
+        self.nets = nn.ModuleList(PatchDiscriminator(in_channels, ndf, n_layers)
+                                  for _ in range(num_D))
 
     def forward(self, real_A: torch.Tensor, B: torch.Tensor) -> list[list[torch.Tensor]]:
         results = []
@@ -283,7 +294,8 @@ def define_D_hd(in_channels: int = 6, ndf: int = 64, n_layers: int = 3, num_D: i
 
 
 def instance_edges(instance_map: torch.Tensor) -> torch.Tensor:
-    """The instance boundary map of section 3.3: 1 where a pixel's instance id differs from a 4-neighbour's.
+    """The instance boundary map of section 3.3: 1 where a pixel's instance id differs from a
+    4-neighbour's.
 
     The paper feeds this map to ``netG`` and ``netD`` with the one-hot label
     map, so that two touching objects of the same class (two cars) stay
@@ -305,13 +317,15 @@ def instance_edges(instance_map: torch.Tensor) -> torch.Tensor:
         A float tensor of the same shape with values in ``{0, 1}``.
 
     Raises:
-        CourseError: for a floating-point map (ids must be integers) or a wrong number of dimensions.
+        CourseError: for a floating-point map (ids must be integers) or a wrong number of
+            dimensions.
     """
     if instance_map.is_floating_point():
-        raise CourseError(f"instance_edges: instance ids must be integers, got {instance_map.dtype}; "
-                          f"pass e.g. ids.long()")
+        raise CourseError(f"instance_edges: instance ids must be integers, "
+                          f"got {instance_map.dtype}; pass e.g. ids.long()")
     if instance_map.dim() not in (2, 4):
-        raise CourseError(f"instance_edges: expected (N, 1, H, W) or (H, W), got shape {tuple(instance_map.shape)}")
+        raise CourseError(f"instance_edges: expected (N, 1, H, W) or (H, W), "
+                          f"got shape {tuple(instance_map.shape)}")
     t = instance_map
     edge = torch.zeros_like(t, dtype=torch.bool)
     dx = t[..., :, 1:] != t[..., :, :-1]

@@ -46,7 +46,8 @@ def _unet_pairs(netG: nn.Module) -> list[tuple[str, str]]:
     while True:
         innermost = isinstance(block.submodule, nn.Identity)
         if innermost:
-            pairs += [(f"{ours}.down.1", f"{theirs}.model.1"), (f"{ours}.up.1", f"{theirs}.model.3"),
+            pairs += [(f"{ours}.down.1", f"{theirs}.model.1"),
+                      (f"{ours}.up.1", f"{theirs}.model.3"),
                       (f"{ours}.up.2", f"{theirs}.model.4")]
             return pairs
         pairs += [(f"{ours}.down.1", f"{theirs}.model.1"), (f"{ours}.down.2", f"{theirs}.model.2"),
@@ -55,18 +56,21 @@ def _unet_pairs(netG: nn.Module) -> list[tuple[str, str]]:
 
 
 def _resnet_pairs(n_blocks: int, dropout: bool) -> list[tuple[str, str]]:
-    """The same for the ResNet generator (2 downsamplings); ``dropout``: the published blocks have one."""
+    """The same for the ResNet generator (2 downsamplings); ``dropout``: the published blocks have
+    one."""
     second = 6 if dropout else 5  # a dropout layer shifts the second conv of each residual block
     pairs = [("body.1", "model.1"), ("body.4", "model.4"), ("body.7", "model.7")]
     for i in range(n_blocks):
         pairs += [(f"body.{10 + i}.block.1", f"model.{10 + i}.conv_block.1"),
                   (f"body.{10 + i}.block.5", f"model.{10 + i}.conv_block.{second}")]
     up = 10 + n_blocks
-    pairs += [(f"body.{up}", f"model.{up}"), (f"body.{up + 3}", f"model.{up + 3}"), ("head.1", f"model.{up + 7}")]
+    pairs += [(f"body.{up}", f"model.{up}"), (f"body.{up + 3}", f"model.{up + 3}"),
+              ("head.1", f"model.{up + 7}")]
     return pairs
 
 
-def convert_published(state: dict, netG_name: str, netG: nn.Module, source: str = "the file") -> dict:
+def convert_published(state: dict, netG_name: str, netG: nn.Module,
+                      source: str = "the file") -> dict:
     """Translate a published generator ``state_dict`` into ``netG``'s own.
 
     Args:
@@ -102,22 +106,24 @@ def convert_published(state: dict, netG_name: str, netG: nn.Module, source: str 
                 out[key] = torch.zeros_like(target)
                 continue
             raise CheckpointError(
-                f"{source} does not fit --netG {netG_name}: it has no {theirs!r} (needed for {key}); "
-                f"check --netG (published: unet_256 for pix2pix, resnet_9blocks for CycleGAN)"
+                f"{source} does not fit --netG {netG_name}: it has no {theirs!r} "
+                f"(needed for {key}); check --netG (published: unet_256 for pix2pix, "
+                f"resnet_9blocks for CycleGAN)"
             )
         value = state[theirs]
         if not isinstance(value, torch.Tensor) or value.shape != target.shape:
             shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
             raise CheckpointError(
-                f"{source} does not fit --netG {netG_name}: {theirs} has shape {shape}, {netG_name} needs "
-                f"{tuple(target.shape)}; check --netG and --ngf"
+                f"{source} does not fit --netG {netG_name}: {theirs} has shape {shape}, "
+                f"{netG_name} needs {tuple(target.shape)}; check --netG and --ngf"
             )
         out[key] = value.to(target.dtype)
         used.add(theirs)
     extra = sorted(set(state) - used - {k for k in state if k.endswith("num_batches_tracked")})
     if extra:
         raise CheckpointError(
-            f"{source} does not fit --netG {netG_name}: {len(extra)} key(s) it does not use, e.g. {extra[0]!r}; "
-            f"check --netG (and that the file is a generator, not a discriminator)"
+            f"{source} does not fit --netG {netG_name}: {len(extra)} key(s) it does not use, "
+            f"e.g. {extra[0]!r}; check --netG (and that the file is a generator, not a "
+            f"discriminator)"
         )
     return out

@@ -46,7 +46,8 @@ from course_utils.models.pix2pixhd import MultiscaleDiscriminator
 
 
 def init_spade(net: nn.Module, gain: float = 0.02) -> nn.Module:
-    """Initialise as the official code (``--init_type xavier --init_variance 0.02``), in place; returns ``net``.
+    """Initialise as the official code (``--init_type xavier --init_variance 0.02``), in place;
+    returns ``net``.
 
     Convolution and linear weights (the original weight under spectral norm): Xavier
     normal with gain 0.02, biases 0; affine norm scales N(1, 0.02), shifts 0.
@@ -79,7 +80,8 @@ def spectral_norm(module: nn.Module) -> nn.Module:
 
 
 class LabelEncoder(nn.Module):
-    """RGB label maps in ``[-1, 1]`` to one-hot class maps: each pixel snaps to its nearest class colour.
+    """RGB label maps in ``[-1, 1]`` to one-hot class maps: each pixel snaps to its nearest class
+    colour.
 
     Args:
         colours: ``(K, 3)`` RGB class colours in ``[0, 255]`` (e.g.
@@ -112,8 +114,8 @@ class LabelEncoder(nn.Module):
     def forward(self, real_A: torch.Tensor) -> torch.Tensor:
         k = self.num_classes
         if real_A.dim() != 4 or real_A.shape[1] not in (3, k):
-            raise CourseError(f"label map: expected (N, 3, H, W) RGB in [-1, 1] or (N, {k}, H, W) one-hot, "
-                              f"got shape {tuple(real_A.shape)}")
+            raise CourseError(f"label map: expected (N, 3, H, W) RGB in [-1, 1] or (N, {k}, H, W) "
+                              f"one-hot, got shape {tuple(real_A.shape)}")
         if real_A.shape[1] == k and k != 3:
             return real_A
         x = real_A.float()
@@ -123,9 +125,9 @@ class LabelEncoder(nn.Module):
         if bool((far > self.max_far_fraction).any()):
             i = int(far.argmax())
             raise CourseError(
-                f"label map {i} of the batch: {float(far[i]):.0%} of its pixels are far from every class "
-                f"colour; it does not look like a label map of this data set (for facades pass the label "
-                f"half: direction BtoA)"
+                f"label map {i} of the batch: {float(far[i]):.0%} of its pixels are far from every "
+                f"class colour; it does not look like a label map of this data set (for facades "
+                f"pass the label half: direction BtoA)"
             )
         return F.one_hot(idx, k).permute(0, 3, 1, 2).to(real_A.dtype)
 
@@ -134,7 +136,8 @@ class LabelEncoder(nn.Module):
 
 
 class SPADE(nn.Module):
-    """Spatially-adaptive denormalisation (paper section 3, equation 1, in the official ``1 + gamma`` form).
+    """Spatially-adaptive denormalisation (paper section 3, equation 1, in the official
+    ``1 + gamma`` form).
 
     ``out = BN(x) * (1 + gamma) + beta`` with ``BN`` a BatchNorm without
     learnable affine parameters (running statistics kept for eval mode) and
@@ -181,7 +184,8 @@ class SPADEResnetBlock(nn.Module):
         ``forward(x, segmap)``: ``(N, fin, H, W)`` to ``(N, fout, H, W)``.
     """
 
-    def __init__(self, fin: int, fout: int, label_nc: int, hidden: int = 128, spectral: bool = True):
+    def __init__(self, fin: int, fout: int, label_nc: int, hidden: int = 128,
+                 spectral: bool = True):
         super().__init__()
         self.learned_shortcut = fin != fout
         fmiddle = min(fin, fout)
@@ -241,7 +245,8 @@ class ConvEncoder(nn.Module):
 
 
 class SPADEGenerator(nn.Module):
-    """The SPADE generator ``netG`` (paper figure 4 and appendix figure 12), sized by ``ngf`` and ``n_up``.
+    """The SPADE generator ``netG`` (paper figure 4 and appendix figure 12), sized by ``ngf`` and
+    ``n_up``.
 
     Channels at level ``i = 0..n_up`` (coarse to fine): ``ngf * min(max_mult, 2**(n_up - i))``;
     ``n_up=5, ngf=64`` gives the paper's ``1024, 1024, 512, 256, 128, 64`` (the
@@ -267,9 +272,10 @@ class SPADEGenerator(nn.Module):
         ``[-1, 1]``; with ``return_stats`` also ``(mu, logvar)`` (``None`` without a style).
     """
 
-    def __init__(self, colours, out_channels: int = 3, ngf: int = 64, n_up: int = 5, max_mult: int = 16,
-                 hidden: int = 128, spectral: bool = True, use_vae: bool = False, z_dim: int = 256,
-                 nef: int = 64, n_layers_E: int = 6, crop_size: int = 256):
+    def __init__(self, colours, out_channels: int = 3, ngf: int = 64, n_up: int = 5,
+                 max_mult: int = 16, hidden: int = 128, spectral: bool = True,
+                 use_vae: bool = False, z_dim: int = 256, nef: int = 64, n_layers_E: int = 6,
+                 crop_size: int = 256):
         super().__init__()
         if n_up < 1:
             raise CourseError(f"n_up must be at least 1, got {n_up}")
@@ -279,7 +285,9 @@ class SPADEGenerator(nn.Module):
         ch = [ngf * min(max_mult, 2 ** (n_up - i)) for i in range(n_up + 1)]
         if use_vae:
             if crop_size % 2**n_up:
-                raise CourseError(f"crop_size {crop_size} must be a multiple of 2**n_up = {2**n_up}")
+                raise CourseError(
+                    f"crop_size {crop_size} must be a multiple of 2**n_up = {2**n_up}"
+                )
             self.s0 = crop_size // 2**n_up
             self.fc = nn.Linear(z_dim, ch[0] * self.s0 * self.s0)
             self.encoder = ConvEncoder(out_channels, nef, n_layers_E, z_dim)
@@ -296,18 +304,19 @@ class SPADEGenerator(nn.Module):
             raise CourseError("this generator has no style encoder (train with --use-vae)")
         return self.encoder(style)
 
-    def forward(self, real_A: torch.Tensor, z: torch.Tensor | None = None, style: torch.Tensor | None = None,
-                return_stats: bool = False):
+    def forward(self, real_A: torch.Tensor, z: torch.Tensor | None = None,
+                style: torch.Tensor | None = None, return_stats: bool = False):
         seg = self.labels(real_A)
         n, _, h, w = seg.shape
         m = 2**self.n_up
         if h % m or w % m:
-            raise CourseError(f"SPADE generator: the label map is {h}x{w}; height and width must be multiples "
-                              f"of 2**n_up = {m}")
+            raise CourseError(f"SPADE generator: the label map is {h}x{w}; height and width must "
+                              f"be multiples of 2**n_up = {m}")
         mu = logvar = None
         if self.use_vae:
             if (h, w) != (self.s0 * m, self.s0 * m):
-                raise CourseError(f"SPADE generator with VAE: inputs must be {self.s0 * m}x{self.s0 * m}, got {h}x{w}")
+                raise CourseError(f"SPADE generator with VAE: inputs must be "
+                                  f"{self.s0 * m}x{self.s0 * m}, got {h}x{w}")
             if style is not None:
                 mu, logvar = self.encoder(style)
                 z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
@@ -327,17 +336,19 @@ def define_G_spade(colours, out_channels: int = 3, ngf: int = 64, n_up: int = 5,
                    use_vae: bool = False, z_dim: int = 256, nef: int = 64, n_layers_E: int = 6,
                    crop_size: int = 256, init_gain: float = 0.02) -> SPADEGenerator:
     """Build the SPADE generator, initialised by :func:`init_spade`."""
-    return init_spade(SPADEGenerator(colours, out_channels, ngf, n_up, hidden=hidden, use_vae=use_vae,
-                                       z_dim=z_dim, nef=nef, n_layers_E=n_layers_E, crop_size=crop_size),
-                        init_gain)
+    return init_spade(SPADEGenerator(colours, out_channels, ngf, n_up, hidden=hidden,
+                                     use_vae=use_vae, z_dim=z_dim, nef=nef, n_layers_E=n_layers_E,
+                                     crop_size=crop_size),
+                      init_gain)
 
 
-# --------------------------------------------------------------------------- discriminator and losses
+# ------------------------------------------------------------------------ discriminator and losses
 
 
-def define_D_spade(in_channels: int, ndf: int = 64, n_layers: int = 4, num_D: int = 2, spectral: bool = True,
-                   init_gain: float = 0.02) -> MultiscaleDiscriminator:
-    """The multi-scale PatchGAN of Pix2PixHD, with spectral norm on its normalised (middle) convolutions.
+def define_D_spade(in_channels: int, ndf: int = 64, n_layers: int = 4, num_D: int = 2,
+                   spectral: bool = True, init_gain: float = 0.02) -> MultiscaleDiscriminator:
+    """The multi-scale PatchGAN of Pix2PixHD, with spectral norm on its normalised (middle)
+    convolutions.
 
     SPADE's official discriminator: ``num_D = 2`` scales, ``n_layers = 4``,
     ``spectralinstance`` norm in the middle layers; the first and last

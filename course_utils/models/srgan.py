@@ -48,7 +48,8 @@ from course_utils.models.vgg import (  # noqa: F401 - vgg19_weights_* re-exporte
 
 
 class ResidualBlock(nn.Module):
-    """``x + BN(conv(PReLU(BN(conv(x)))))``: 3×3 convolutions with ``channels`` maps (paper figure 4).
+    """``x + BN(conv(PReLU(BN(conv(x)))))``: 3×3 convolutions with ``channels`` maps (paper
+    figure 4).
 
     ``(N, C, H, W) -> (N, C, H, W)``.
     """
@@ -65,7 +66,8 @@ class ResidualBlock(nn.Module):
 
 
 def icnr_(weight: torch.Tensor, upscale: int = 2, init=nn.init.kaiming_normal_) -> torch.Tensor:
-    """Initialise a sub-pixel convolution's weight so that it starts as nearest-neighbour upsampling (ICNR).
+    """Initialise a sub-pixel convolution's weight so that it starts as nearest-neighbour
+    upsampling (ICNR).
 
     Aitken et al., *Checkerboard artifact free sub-pixel convolution*, arXiv
     1707.02937 (2017): draw the weights of ``C_out / upscale**2`` filters and
@@ -74,7 +76,8 @@ def icnr_(weight: torch.Tensor, upscale: int = 2, init=nn.init.kaiming_normal_) 
     no checkerboard at initialisation.
 
     Args:
-        weight: ``(C_out, C_in, k, k)`` with ``C_out`` a multiple of ``upscale**2``; changed in place.
+        weight: ``(C_out, C_in, k, k)`` with ``C_out`` a multiple of ``upscale**2``; changed in
+            place.
     """
     c_out = weight.shape[0]
     r2 = upscale**2
@@ -88,7 +91,8 @@ def icnr_(weight: torch.Tensor, upscale: int = 2, init=nn.init.kaiming_normal_) 
 
 
 class SubPixelUpsample(nn.Module):
-    """×2 sub-pixel upsampling: 3×3 conv to ``4 C`` channels, ``PixelShuffle(2)``, PReLU (Shi et al. 2016).
+    """×2 sub-pixel upsampling: 3×3 conv to ``4 C`` channels, ``PixelShuffle(2)``, PReLU (Shi et
+    al. 2016).
 
     ``(N, C, H, W) -> (N, C, 2H, 2W)``. The convolution works at the low
     resolution and every output pixel gets its own filter (one of the 4 sub-pixel
@@ -110,7 +114,8 @@ class SubPixelUpsample(nn.Module):
 
 
 class SRResNet(nn.Module):
-    """The SRGAN generator (paper figure 4): ``(N, 3, h, w)`` in ``[-1, 1]`` -> ``(N, 3, 4h, 4w)`` (linear output).
+    """The SRGAN generator (paper figure 4): ``(N, 3, h, w)`` in ``[-1, 1]`` -> ``(N, 3, 4h, 4w)``
+    (linear output).
 
     Args:
         in_channels, out_channels: image channels (3).
@@ -119,8 +124,8 @@ class SRResNet(nn.Module):
         scale: the upscaling factor, a power of 2 (paper: 4, two sub-pixel blocks).
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 16,
-                 scale: int = 4):
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
+                 n_blocks: int = 16, scale: int = 4):
         super().__init__()
         if scale < 2 or scale & (scale - 1):
             raise CourseError(f"SRResNet: scale must be a power of 2 (2, 4, 8), got {scale}")
@@ -128,7 +133,8 @@ class SRResNet(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(in_channels, ngf, 9, padding=4), nn.PReLU())
         self.body = nn.Sequential(*[ResidualBlock(ngf) for _ in range(n_blocks)],
                                   nn.Conv2d(ngf, ngf, 3, padding=1), nn.BatchNorm2d(ngf))
-        self.upsample = nn.Sequential(*[SubPixelUpsample(ngf, 2) for _ in range(scale.bit_length() - 1)])
+        self.upsample = nn.Sequential(*[SubPixelUpsample(ngf, 2)
+                                        for _ in range(scale.bit_length() - 1)])
         self.tail = nn.Conv2d(ngf, out_channels, 9, padding=4)
 
     def forward(self, real_A: torch.Tensor) -> torch.Tensor:
@@ -147,7 +153,8 @@ class SRDiscriminator(nn.Module):
 
     def __init__(self, in_channels: int = 3, ndf: int = 64):
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 3, padding=1), nn.LeakyReLU(0.2, inplace=True)]
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 3, padding=1),
+                                   nn.LeakyReLU(0.2, inplace=True)]
         c = ndf
         for i, mult in enumerate((1, 2, 2, 4, 4, 8, 8)):
             stride = 2 if i % 2 == 0 else 1
@@ -164,7 +171,8 @@ class SRDiscriminator(nn.Module):
 
 def define_G_sr(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 16,
                 scale: int = 4) -> SRResNet:
-    """An :class:`SRResNet` with PyTorch's default initialisation (ICNR for the sub-pixel convolutions)."""
+    """An :class:`SRResNet` with PyTorch's default initialisation (ICNR for the sub-pixel
+    convolutions)."""
     return SRResNet(in_channels, out_channels, ngf, n_blocks, scale)
 
 

@@ -108,7 +108,8 @@ class UNet(nn.Module):
         in_channels: input channels (1 for the EM stacks).
         out_channels: output channels, e.g. 1 logit per pixel for membranes.
         hidden_channels: width after the first 1x1 feature map; the first contracting
-            block doubles it, so the default 32 with depth 4 gives the paper's widths 64, 128, ..., 1024.
+            block doubles it, so the default 32 with depth 4 gives the paper's widths 64,
+            128, ..., 1024.
         depth: number of contracting/expanding pairs (4 in the paper).
 
     Shapes:
@@ -118,7 +119,8 @@ class UNet(nn.Module):
         pooling sees an even size (572 for depth 4 gives 373; see the module docstring).
     """
 
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 32, depth: int = 4):
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 32,
+                 depth: int = 4):
         super().__init__()
         self.upfeature = FeatureMapBlock(in_channels, hidden_channels)
         self.contract = nn.ModuleList(
@@ -139,12 +141,13 @@ class UNet(nn.Module):
             skips.append(x)
             x = block.maxpool(x)
         x = self.bottleneck.features(x)
-        for block, skip in zip(self.expand, reversed(skips)):
+        for block, skip in zip(self.expand, reversed(skips), strict=False):
             x = block(x, skip)
         return self.downfeature(x)
 
     def output_size(self, size: int) -> int:
-        """Output side for an input side ``size``; raises ``ValueError`` if a pooling sees an odd size."""
+        """Output side for an input side ``size``; raises ``ValueError`` if a pooling sees an odd
+        size."""
         for _ in self.contract:
             size -= 4
             if size <= 0 or size % 2:

@@ -25,12 +25,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def vgg19_weights_path() -> Path:
-    """Where torchvision keeps the pretrained VGG19 weights: ``<torch hub dir>/checkpoints/vgg19-dcbac81e.pth``."""
+    """Where torchvision keeps the pretrained VGG19 weights:
+    ``<torch hub dir>/checkpoints/vgg19-dcbac81e.pth``."""
     return Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILE
 
 
 def vgg19_weights_available() -> bool:
-    """True when torchvision's pretrained VGG19 weights are already in the torch cache (nothing is downloaded)."""
+    """True when torchvision's pretrained VGG19 weights are already in the torch cache (nothing is
+    downloaded)."""
     return vgg19_weights_path().is_file()
 
 
@@ -54,7 +56,8 @@ class FrozenVGG19(nn.Module):
         super().__init__()
         from torchvision.models import vgg19
 
-        with torch.device("meta"):  # the layers without their (large) initialisation; the classifier is never built
+        # the layers without their (large) initialisation; the classifier is never built
+        with torch.device("meta"):
             features = vgg19(weights=None).features[: last_layer + 1]
         features = features.to_empty(device="cpu")
         if pretrained:
@@ -62,12 +65,14 @@ class FrozenVGG19(nn.Module):
             if not path.is_file():
                 raise CourseError(
                     f"VGG19 weights not found at {path}; on a machine with internet run "
-                    f"`python -c 'import torchvision; torchvision.models.vgg19(weights=\"DEFAULT\")'`"
+                    f"`python -c 'import torchvision; "
+                    f"torchvision.models.vgg19(weights=\"DEFAULT\")'`"
                     + (f", or {without}" if without else "")
                 )
             state = torch.load(path, map_location="cpu", weights_only=True)
             features.load_state_dict({k.removeprefix("features."): v for k, v in state.items()
-                                      if k.startswith("features.") and int(k.split(".")[1]) <= last_layer})
+                                      if k.startswith("features.")
+                                      and int(k.split(".")[1]) <= last_layer})
         else:
             for m in features.modules():
                 if isinstance(m, nn.Conv2d):
