@@ -1,7 +1,7 @@
 """The instructor's grading machinery, and the checks the notebooks' test cells call.
 
-- :mod:`~course_utils.grading.checks`: ``check_close``, ``check_shape``, ``copy_weights``... (re-exported
-  here: ``from course_utils.grading import check_close``);
+- :mod:`~course_utils.grading.checks`: ``check_close``, ``check_shape``, ``copy_weights``...
+  (re-exported here: ``from course_utils.grading import check_close``);
 - :mod:`~course_utils.grading.integrity`: the tamper-resistance snapshot those checks verify;
 - :mod:`~course_utils.grading.autograde`: nbgrader's guarded executor;
 - :mod:`~course_utils.grading.audit`: ``pix2pix audit``, static checks of submissions;

@@ -63,35 +63,39 @@ _STUDENT_TAG = "course_utils audit"
 
 _DUNDER_HOOKS = {
     "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__float__", "__int__",
-    "__index__", "__hash__", "__torch_function__", "__torch_dispatch__", "__array__", "__array_function__",
-    "__array_ufunc__", "__instancecheck__", "__subclasscheck__", "__getattribute__", "__class_getitem__",
-    "__abs__", "__sub__", "__rsub__", "__complex__", "__round__",
+    "__index__", "__hash__", "__torch_function__", "__torch_dispatch__", "__array__",
+    "__array_function__", "__array_ufunc__", "__instancecheck__", "__subclasscheck__",
+    "__getattribute__", "__class_getitem__", "__abs__", "__sub__", "__rsub__", "__complex__",
+    "__round__",
 }
-_VALUE_BASES = {"Tensor", "ndarray", "int", "float", "bool", "str", "tuple", "list", "dict", "complex",
-                "Size", "Parameter", "integer", "floating"}
-_FRAME_ATTRS = {"f_back", "f_locals", "f_globals", "f_builtins", "gi_frame", "tb_frame", "cr_frame",
-                "f_code", "__globals__", "__closure__"}
-_FRAME_CALLS = {("sys", "_getframe"), ("sys", "settrace"), ("sys", "setprofile"), ("inspect", "currentframe"),
-                ("inspect", "stack"), ("inspect", "getouterframes"), ("inspect", "trace"),
-                ("gc", "get_objects"), ("gc", "get_referrers"), ("gc", "get_referents"),
-                ("threading", "settrace"), ("sys", "_current_frames")}
+_VALUE_BASES = {"Tensor", "ndarray", "int", "float", "bool", "str", "tuple", "list", "dict",
+                "complex", "Size", "Parameter", "integer", "floating"}
+_FRAME_ATTRS = {"f_back", "f_locals", "f_globals", "f_builtins", "gi_frame", "tb_frame",
+                "cr_frame", "f_code", "__globals__", "__closure__"}
+_FRAME_CALLS = {("sys", "_getframe"), ("sys", "settrace"), ("sys", "setprofile"),
+                ("inspect", "currentframe"), ("inspect", "stack"), ("inspect", "getouterframes"),
+                ("inspect", "trace"), ("gc", "get_objects"), ("gc", "get_referrers"),
+                ("gc", "get_referents"), ("threading", "settrace"), ("sys", "_current_frames")}
 _DYNAMIC_NAMES = {"exec", "eval", "compile", "__import__"}
-_DYNAMIC_MODULES = {"importlib", "runpy", "imp", "code", "codeop", "pickle", "marshal", "dill", "cloudpickle"}
+_DYNAMIC_MODULES = {"importlib", "runpy", "imp", "code", "codeop", "pickle", "marshal", "dill",
+                    "cloudpickle"}
 _SHELL_MODULES = {"subprocess", "pty", "sh", "pexpect"}
-_PROCESS_MODULES = {"ctypes", "cffi", "signal", "faulthandler", "resource", "multiprocessing", "threading",
-                    "_thread", "concurrent", "atexit", "mmap"}
+_PROCESS_MODULES = {"ctypes", "cffi", "signal", "faulthandler", "resource", "multiprocessing",
+                    "threading", "_thread", "concurrent", "atexit", "mmap"}
 _NETWORK_MODULES = {"socket", "urllib", "urllib3", "http", "requests", "httpx", "ftplib", "smtplib",
                     "aiohttp", "websocket", "websockets", "telnetlib", "xmlrpc", "paramiko", "ssl",
                     "poplib", "imaplib", "socketserver", "asyncio"}
 _FILE_MODULES = {"sqlite3", "dbm", "shelve"}
-_OS_PROCESS = {"_exit", "kill", "killpg", "abort", "fork", "forkpty", "execv", "execve", "execl", "execlp",
-               "execvp", "execvpe", "spawnl", "spawnv", "spawnve", "posix_spawn", "setsid", "setuid"}
+_OS_PROCESS = {"_exit", "kill", "killpg", "abort", "fork", "forkpty", "execv", "execve", "execl",
+               "execlp", "execvp", "execvpe", "spawnl", "spawnv", "spawnve", "posix_spawn",
+               "setsid", "setuid"}
 _OS_SHELL = {"system", "popen"}
 _FILE_CALLS = {"open", "Path", "PurePath", "read_text", "read_bytes", "write_text", "write_bytes",
-               "unlink", "remove", "rename", "replace", "rmdir", "rmtree", "copy", "copy2", "copyfile",
-               "copytree", "move", "listdir", "scandir", "walk", "glob", "iglob", "rglob", "load", "save",
-               "loadtxt", "savetxt", "read", "mkdir", "makedirs", "symlink", "link", "chmod", "touch",
-               "imread", "imsave", "read_notebook", "utime", "truncate", "stat", "exists", "is_file"}
+               "unlink", "remove", "rename", "replace", "rmdir", "rmtree", "copy", "copy2",
+               "copyfile", "copytree", "move", "listdir", "scandir", "walk", "glob", "iglob",
+               "rglob", "load", "save", "loadtxt", "savetxt", "read", "mkdir", "makedirs",
+               "symlink", "link", "chmod", "touch", "imread", "imsave", "read_notebook", "utime",
+               "truncate", "stat", "exists", "is_file"}
 _PATH_WORDS = ("gradebook", "submitted", "autograded", "feedback", "solutions", "source", "release",
                "nbgrader", ".ipynb", ".db", "~", "/etc", "/home", "/root", "/tmp", "exchange")
 _SHELL_MAGICS = {"system", "getoutput", "run_cell_magic", "run_line_magic", "run_cell", "ex", "ev"}
@@ -110,8 +114,8 @@ class Finding:
     code: str          # the flagged line, stripped
 
     def __str__(self) -> str:
-        return f"{self.notebook}: cell {self.cell} ({self.cell_id}), line {self.line}: [{self.rule}] " \
-               f"{self.message}\n    {self.code}"
+        return f"{self.notebook}: cell {self.cell} ({self.cell_id}), line {self.line}: " \
+               f"[{self.rule}] {self.message}\n    {self.code}"
 
 
 def _to_python(source: str) -> str:
@@ -124,7 +128,8 @@ def _to_python(source: str) -> str:
 
 
 def _root_name(node) -> str | None:
-    """``a`` for ``a.b.c``, ``a[0].b``, ``a().b``; None when the chain does not start with a name."""
+    """``a`` for ``a.b.c``, ``a[0].b``, ``a().b``; None when the chain does not start with a
+    name."""
     while True:
         if isinstance(node, ast.Attribute | ast.Subscript):
             node = node.value
@@ -162,7 +167,8 @@ def _suspicious_path(text: str) -> bool:
 class _Visitor(ast.NodeVisitor):
     def __init__(self, imported: dict[str, str], course_names: set[str]):
         self.imported = imported          # local name -> module or object it was imported from
-        self.course_names = course_names  # names imported from course_utils anywhere in the notebook
+        # names imported from course_utils anywhere in the notebook
+        self.course_names = course_names
         self.found: list[tuple[int, str, str]] = []
 
     def flag(self, node, rule, message):
@@ -189,8 +195,10 @@ class _Visitor(ast.NodeVisitor):
     def visit_Import(self, node):
         for alias in node.names:
             self._module_rules(node, alias.name)
-            if alias.asname and alias.asname in self.course_names and not alias.name.startswith("course_utils"):
-                self.flag(node, "rebinds-helper", f"rebinds {alias.asname}, which the notebook imports from course_utils")
+            if (alias.asname and alias.asname in self.course_names
+                    and not alias.name.startswith("course_utils")):
+                self.flag(node, "rebinds-helper",
+                          f"rebinds {alias.asname}, which the notebook imports from course_utils")
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node):
@@ -202,11 +210,13 @@ class _Visitor(ast.NodeVisitor):
                 self._module_rules(node, full) if full.split(".")[0] in ("os",) else None
                 if (alias.asname or alias.name) in self.course_names:
                     self.flag(node, "rebinds-helper",
-                              f"rebinds {alias.asname or alias.name}, which the notebook imports from course_utils")
+                              f"rebinds {alias.asname or alias.name}, which the notebook imports "
+                              "from course_utils")
             if module == "os" and alias.name in _OS_PROCESS | _OS_SHELL:
                 self.flag(node, "process", f"imports os.{alias.name}")
             if module == "sys" and alias.name in ("modules", "_getframe", "settrace", "setprofile"):
-                self.flag(node, "sys-modules" if alias.name == "modules" else "frame-access", f"imports sys.{alias.name}")
+                self.flag(node, "sys-modules" if alias.name == "modules" else "frame-access",
+                          f"imports sys.{alias.name}")
         self.generic_visit(node)
 
     @staticmethod
@@ -224,22 +234,27 @@ class _Visitor(ast.NodeVisitor):
             root = _root_name(target)
             name = _dotted(target) or target.attr
             if root in self.imported or root in ("__builtins__", "builtins"):
-                self.flag(node, "module-attribute", f"changes {name}, an attribute of the imported {root}")
+                self.flag(node, "module-attribute",
+                          f"changes {name}, an attribute of the imported {root}")
             elif target.attr.startswith("__") and target.attr.endswith("__"):
                 self.flag(node, "dunder-attribute", f"assigns {target.attr} of an object")
         elif isinstance(target, ast.Subscript):
             base = target.value
-            if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id in ("globals", "vars", "locals"):
+            if (isinstance(base, ast.Call) and isinstance(base.func, ast.Name)
+                    and base.func.id in ("globals", "vars", "locals")):
                 self.flag(node, "rebinds-helper", f"edits {base.func.id}() directly")
             root = _root_name(target)
             dotted = _dotted(base)
             if dotted in ("sys.modules",) or root == "__builtins__":
                 pass  # reported by visit_Attribute / visit_Name
-            elif root in self.imported and dotted and dotted != root and not dotted.startswith("os.environ"):
-                self.flag(node, "module-attribute", f"changes an item of {dotted}, which belongs to the imported {root}")
+            elif (root in self.imported and dotted and dotted != root
+                  and not dotted.startswith("os.environ")):
+                self.flag(node, "module-attribute",
+                          f"changes an item of {dotted}, which belongs to the imported {root}")
         elif isinstance(target, ast.Name):
             if target.id in self.course_names:
-                self.flag(node, "rebinds-helper", f"rebinds {target.id}, which the notebook imports from course_utils")
+                self.flag(node, "rebinds-helper",
+                          f"rebinds {target.id}, which the notebook imports from course_utils")
 
     def visit_Assign(self, node):
         for target in node.targets:
@@ -276,26 +291,31 @@ class _Visitor(ast.NodeVisitor):
     def visit_Global(self, node):
         for name in node.names:
             if name in self.course_names:
-                self.flag(node, "rebinds-helper", f"declares {name} global, which the notebook imports from course_utils")
+                self.flag(node, "rebinds-helper",
+                          f"declares {name} global, which the notebook imports from course_utils")
         self.generic_visit(node)
 
     # --- definitions -----------------------------------------------------------------------------
     def _check_function(self, node, in_class: bool):
         if node.name in self.course_names:
-            self.flag(node, "rebinds-helper", f"defines {node.name}, which the notebook imports from course_utils")
+            self.flag(node, "rebinds-helper",
+                      f"defines {node.name}, which the notebook imports from course_utils")
         args = node.args
         params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
         params += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
         if in_class and params and params[0] in ("self", "cls"):
             params = params[1:]
-        body = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+        body = [s for s in node.body
+                if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
         trivial = not body or all(isinstance(s, ast.Pass | ast.Raise) or
-                                  (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)) for s in body)
+                                  (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+                                  for s in body)
         if params and not trivial and not node.decorator_list:
             used = {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name)}
             if not used & set(params):
                 self.flag(node, "ignores-arguments",
-                          f"{node.name}({', '.join(params)}) uses none of its arguments: a hard-coded answer?")
+                          f"{node.name}({', '.join(params)}) uses none of its arguments: "
+                          "a hard-coded answer?")
 
     def visit_FunctionDef(self, node):
         self._check_function(node, getattr(node, "_in_class", False))
@@ -305,17 +325,20 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_ClassDef(self, node):
         if node.name in self.course_names:
-            self.flag(node, "rebinds-helper", f"defines {node.name}, which the notebook imports from course_utils")
+            self.flag(node, "rebinds-helper",
+                      f"defines {node.name}, which the notebook imports from course_utils")
         for base in node.bases:
             name = _dotted(base).split(".")[-1] if _dotted(base) else ""
             if name in _VALUE_BASES:
-                self.flag(node, "suspicious-class", f"class {node.name} derives from {_dotted(base)}: a value that "
+                self.flag(node, "suspicious-class",
+                          f"class {node.name} derives from {_dotted(base)}: a value that "
                           "can lie to the tests")
         for item in node.body:
             if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
                 item._in_class = True
                 if item.name in _DUNDER_HOOKS:
-                    self.flag(item, "suspicious-class", f"class {node.name} defines {item.name}: it changes how "
+                    self.flag(item, "suspicious-class",
+                              f"class {node.name} defines {item.name}: it changes how "
                               "its objects compare or convert")
             elif isinstance(item, ast.Assign):
                 for t in item.targets:
@@ -337,15 +360,18 @@ class _Visitor(ast.NodeVisitor):
         if dotted == "sys.modules" or (root == "sys" and node.attr == "modules"):
             self.flag(node, "sys-modules", "uses sys.modules")
         elif node.attr in _FRAME_ATTRS:
-            self.flag(node, "frame-access", f"reads .{node.attr}: another frame's or function's variables")
+            self.flag(node, "frame-access",
+                      f"reads .{node.attr}: another frame's or function's variables")
         elif root == "os" and node.attr in _OS_PROCESS:
             self.flag(node, "process", f"uses os.{node.attr}")
         elif root == "os" and node.attr in _OS_SHELL:
             self.flag(node, "shell", f"uses os.{node.attr}")
         elif root == "os" and node.attr in ("chdir", "fchdir"):
             self.flag(node, "file-access", f"uses os.{node.attr}")
-        elif dotted.endswith(("types.FunctionType", "types.CodeType", "types.LambdaType")) or node.attr == "__code__":
-            self.flag(node, "dynamic-code", f"uses {dotted or node.attr}: building functions from code objects")
+        elif (dotted.endswith(("types.FunctionType", "types.CodeType", "types.LambdaType"))
+              or node.attr == "__code__"):
+            self.flag(node, "dynamic-code",
+                      f"uses {dotted or node.attr}: building functions from code objects")
         elif dotted.startswith("torch.hub") or node.attr in ("urlretrieve", "urlopen"):
             self.flag(node, "network", f"uses {dotted or node.attr}")
         elif root == "builtins" and "builtins" in self.imported:
@@ -359,22 +385,29 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Call(self, node):
         func = node.func
-        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        name = (func.id if isinstance(func, ast.Name)
+                else func.attr if isinstance(func, ast.Attribute) else "")
         if name in ("setattr", "delattr") and isinstance(func, ast.Name) and node.args:
             root = _root_name(node.args[0])
             attr = node.args[1] if len(node.args) > 1 else None
-            attr_name = attr.value if isinstance(attr, ast.Constant) and isinstance(attr.value, str) else None
+            attr_name = (attr.value
+                         if isinstance(attr, ast.Constant) and isinstance(attr.value, str)
+                         else None)
             if root in self.imported or root in ("__builtins__", "builtins"):
                 self.flag(node, "module-attribute", f"{name} on the imported {root}")
             elif attr_name and attr_name.startswith("__") and attr_name.endswith("__"):
                 self.flag(node, "dunder-attribute", f"{name} of {attr_name}")
             elif attr_name is None and attr is not None:
-                self.flag(node, "module-attribute", f"{name} with an attribute name computed at run time")
-        if name in _FILE_CALLS or (isinstance(func, ast.Attribute) and _root_name(func) in ("os", "shutil", "glob", "io")):
-            paths = [s for arg in list(node.args) + [k.value for k in node.keywords] for s in _strings(arg)]
+                self.flag(node, "module-attribute",
+                          f"{name} with an attribute name computed at run time")
+        if name in _FILE_CALLS or (isinstance(func, ast.Attribute)
+                                   and _root_name(func) in ("os", "shutil", "glob", "io")):
+            paths = [s for arg in list(node.args) + [k.value for k in node.keywords]
+                     for s in _strings(arg)]
             bad = [s for s in paths if _suspicious_path(s)]
             if bad:
-                self.flag(node, "file-access", f"{name or _dotted(func)}({bad[0]!r}): a path outside the submission's folder")
+                self.flag(node, "file-access", f"{name or _dotted(func)}({bad[0]!r}): "
+                          "a path outside the submission's folder")
         self.generic_visit(node)
 
     def visit_Constant(self, node):
@@ -409,8 +442,8 @@ def _parse(source: str):
         return None, err
 
 
-def audit_source(source: str, imported: dict[str, str] | None = None, course_names: set[str] | None = None
-                 ) -> list[tuple[int, str, str]]:
+def audit_source(source: str, imported: dict[str, str] | None = None,
+                 course_names: set[str] | None = None) -> list[tuple[int, str, str]]:
     """Findings ``(line, rule, message)`` for one cell's source (IPython syntax allowed).
 
     ``imported`` and ``course_names`` are the names that other cells of the notebook import (all
@@ -418,7 +451,8 @@ def audit_source(source: str, imported: dict[str, str] | None = None, course_nam
     """
     tree, err = _parse(source)
     if tree is None:
-        return [(err.lineno or 1, "unparsable", f"not valid Python ({err.msg}): it cannot be audited")]
+        return [(err.lineno or 1, "unparsable",
+                 f"not valid Python ({err.msg}): it cannot be audited")]
     own_imported, own_course = _imports(tree)
     visitor = _Visitor({**(imported or {}), **own_imported}, set(course_names or ()) | own_course)
     visitor.visit(tree)
@@ -447,7 +481,9 @@ def audit_notebook(path: str | Path, release: str | Path | None = None) -> list[
         FileNotFoundError: when ``path`` (or ``release``) does not exist.
         nbformat.reader.NotJSONError: when ``path`` is not a notebook (reported by the command).
     """
-    import nbformat  # here, not at the top: it takes ~2 s to import, and every `pix2pix` command builds this parser
+    # here, not at the top: it takes ~2 s to import, and every `pix2pix` command builds this
+    # parser
+    import nbformat
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
@@ -472,7 +508,8 @@ def audit_notebook(path: str | Path, release: str | Path | None = None) -> list[
         lines = cell.source.splitlines()
         for line, rule, message in audit_source(cell.source, imported, course):
             code = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-            findings.append(Finding(str(path), index, str(_cell_key(cell)), line, rule, message, code))
+            findings.append(Finding(str(path), index, str(_cell_key(cell)), line, rule, message,
+                                    code))
     return findings
 
 
@@ -480,7 +517,8 @@ def format_report(findings_by_notebook: dict[str, list[Finding]]) -> str:
     """A plain-text report: one block per notebook, every finding with cell and line."""
     lines = []
     flagged = {k: v for k, v in findings_by_notebook.items() if v}
-    lines.append(f"{len(findings_by_notebook)} notebook(s) audited, {len(flagged)} flagged for manual review")
+    lines.append(f"{len(findings_by_notebook)} notebook(s) audited, {len(flagged)} flagged for "
+                 "manual review")
     for notebook, findings in sorted(flagged.items()):
         lines.append("")
         lines.append(f"FLAGGED {notebook} ({len(findings)} finding(s))")
@@ -491,21 +529,25 @@ def format_report(findings_by_notebook: dict[str, list[Finding]]) -> str:
 
 
 def findings_json(findings_by_notebook: dict[str, list[Finding]]) -> str:
-    return json.dumps({k: [asdict(f) for f in v] for k, v in findings_by_notebook.items()}, indent=2)
+    return json.dumps({k: [asdict(f) for f in v] for k, v in findings_by_notebook.items()},
+                      indent=2)
 
 
 def mark_for_review(gradebook_url: str, assignment: str, student: str, notebook: str,
                     findings: list[Finding]) -> bool:
-    """Mark a submitted notebook for manual review in nbgrader's gradebook; False if it is not there.
+    """Mark a submitted notebook for manual review in nbgrader's gradebook; False if it is not
+    there.
 
     Every grade of the notebook gets ``needs_manual_grade = True`` (formgrader lists it under
     "needs manual grading"), and the audit's findings are written into the manual comment of the
-    notebook's first commentable cell. Run it after ``nbgrader autograde``, which resets the flags.
+    notebook's first commentable cell. Run it after ``nbgrader autograde``, which resets the
+    flags.
     """
     from nbgrader.api import Gradebook, MissingEntry
 
     text = "Flagged by the course's audit, please review:\n" + "\n".join(
-        f"- cell {f.cell} ({f.cell_id}), line {f.line}: [{f.rule}] {f.message}: `{f.code}`" for f in findings)
+        f"- cell {f.cell} ({f.cell_id}), line {f.line}: [{f.rule}] {f.message}: `{f.code}`"
+        for f in findings)
     with Gradebook(gradebook_url) as gb:
         try:
             sub = gb.find_submission_notebook(notebook, assignment, student)
@@ -533,7 +575,8 @@ def _cmd_audit(args) -> int:
             rel = release_dir / nb.name
             paths.append((nb, rel if rel.is_file() else None, nb.parent.parent.name))
         if not paths:
-            raise CourseError(f"no notebooks under {root / 'submitted'}/*/{args.assignment}/: nothing to audit")
+            raise CourseError(f"no notebooks under {root / 'submitted'}/*/{args.assignment}/: "
+                              "nothing to audit")
     for item in args.notebooks:
         p = Path(item)
         if not p.is_file():
@@ -543,18 +586,21 @@ def _cmd_audit(args) -> int:
             rel = rel / p.name
         paths.append((p, rel, None))
     if not paths:
-        raise CourseError("give notebooks to audit, or --assignment NAME to audit submitted/*/NAME/")
+        raise CourseError("give notebooks to audit, or --assignment NAME to audit "
+                          "submitted/*/NAME/")
     results: dict[str, list[Finding]] = {}
     for nb, rel, student in paths:
         try:
             results[str(nb)] = audit_notebook(nb, rel)
         except Exception as err:  # noqa: BLE001 - an unreadable notebook is itself a reason to look
-            results[str(nb)] = [Finding(str(nb), -1, "-", 0, "unparsable", f"cannot read the notebook: {err}", "")]
+            results[str(nb)] = [Finding(str(nb), -1, "-", 0, "unparsable",
+                                        f"cannot read the notebook: {err}", "")]
         if args.mark and student and results[str(nb)]:
-            marked = mark_for_review(f"sqlite:///{root / 'gradebook.db'}", args.assignment, student, nb.stem,
-                                     results[str(nb)])
+            marked = mark_for_review(f"sqlite:///{root / 'gradebook.db'}", args.assignment, student,
+                                     nb.stem, results[str(nb)])
             if not marked:
-                print(f"note: {student}'s {nb.stem} is not in the gradebook yet (autograde first): not marked")
+                print(f"note: {student}'s {nb.stem} is not in the gradebook yet (autograde first): "
+                      "not marked")
     print(format_report(results))
     if args.json:
         Path(args.json).write_text(findings_json(results))
@@ -563,12 +609,17 @@ def _cmd_audit(args) -> int:
 
 def add_parser(sub) -> None:
     """Register ``pix2pix audit`` on the CLI's subparsers."""
-    a = sub.add_parser("audit", help="statically audit submitted notebooks for code that could cheat the grader")
+    a = sub.add_parser("audit",
+                       help="statically audit submitted notebooks for code that could cheat the "
+                            "grader")
     a.add_argument("notebooks", nargs="*", help="notebooks to audit")
-    a.add_argument("--release", default=None, help="the release notebook (or its folder) the notebooks came from: "
+    a.add_argument("--release", default=None,
+                   help="the release notebook (or its folder) the notebooks came from: "
                    "cells left as released are skipped")
-    a.add_argument("--assignment", default=None, help="audit every submitted/*/ASSIGNMENT/*.ipynb of the course")
+    a.add_argument("--assignment", default=None,
+                   help="audit every submitted/*/ASSIGNMENT/*.ipynb of the course")
     a.add_argument("--course-root", default=".", help="the nbgrader course folder (default: .)")
-    a.add_argument("--mark", action="store_true", help="mark flagged submissions for manual review in gradebook.db")
+    a.add_argument("--mark", action="store_true",
+                   help="mark flagged submissions for manual review in gradebook.db")
     a.add_argument("--json", default=None, help="also write the findings as JSON to this file")
     a.set_defaults(func=_cmd_audit)

@@ -21,9 +21,10 @@ interrupt on timeout, extra kernel arguments), and in addition:
   kernel died ...``), without being run: every remaining test scores 0, never "passed", and the
   notebook's scores are saved.
 
-Limits: the check runs in the student's kernel (see :mod:`course_utils.grading.integrity`); a student
-who edits a test cell's nbgrader metadata so that it no longer looks like a test cell is handled
-by nbgrader's own ``OverwriteCells``/``CheckCellMetadata``, which run before this executor.
+Limits: the check runs in the student's kernel (see :mod:`course_utils.grading.integrity`); a
+student who edits a test cell's nbgrader metadata so that it no longer looks like a test cell is
+handled by nbgrader's own ``OverwriteCells``/``CheckCellMetadata``, which run before this
+executor.
 """
 
 from __future__ import annotations
@@ -32,18 +33,21 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
-GUARD = ('__import__("course_utils.grading.integrity", fromlist=["verify"]).verify(globals(), full=True)'
+GUARD = ('__import__("course_utils.grading.integrity", fromlist=["verify"])'
+         '.verify(globals(), full=True)'
          '  # course_utils: integrity check\n')
 
 
 def is_test_cell(cell) -> bool:
-    """Whether nbgrader grades ``cell`` automatically as a test (``grade`` true, ``solution`` false)."""
+    """Whether nbgrader grades ``cell`` automatically as a test (``grade`` true, ``solution``
+    false)."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def guarded_source(source: str) -> str:
-    """``source`` with the integrity check in front (used by the executor and by the tests' harness).
+    """``source`` with the integrity check in front (used by the executor and by the tests'
+    harness).
 
     A test cell that starts with a ``%%`` cell magic keeps it on the first line.
     """
@@ -59,7 +63,8 @@ def _dead_output(reason: str) -> NotebookNode:
 
 
 class GuardedExecute(Execute):
-    """nbgrader's ``Execute`` with an integrity check before each test cell and dead-kernel scoring."""
+    """nbgrader's ``Execute`` with an integrity check before each test cell and dead-kernel
+    scoring."""
 
     def on_comm_open_jupyter_widget(self, msg):
         return None  # no Output-widget emulation: see the module docstring
@@ -72,7 +77,8 @@ class GuardedExecute(Execute):
         if cell.cell_type != "code":
             return super().preprocess_cell(cell, resources, index)
         if self._kernel_died:
-            cell.outputs = [_dead_output(f"not run: the kernel died or stopped responding in an earlier cell ({self._kernel_died}), "
+            cell.outputs = [_dead_output("not run: the kernel died or stopped responding in an "
+                                         f"earlier cell ({self._kernel_died}), "
                                          "so this cell scores 0")]
             return cell, self.resources
         original = cell.source
@@ -81,14 +87,17 @@ class GuardedExecute(Execute):
         try:
             return super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as err:
-            # CellTimeoutError escapes only when the kernel stops sending output (IOPub) at all, e.g.
-            # after its builtins were replaced; a slow cell is interrupted by nbclient instead.
+            # CellTimeoutError escapes only when the kernel stops sending output (IOPub) at all,
+            # e.g. after its builtins were replaced; a slow cell is interrupted by nbclient
+            # instead.
             what = "died" if isinstance(err, DeadKernelError) else "stopped responding"
             self._kernel_died = f"cell {index}"
-            self.log.warning("The kernel %s while running cell %s: later cells are not run and score 0", what, index)
+            self.log.warning("The kernel %s while running cell %s: later cells are not run and "
+                             "score 0", what, index)
             first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
             cell.outputs = list(cell.get("outputs", [])) + [_dead_output(
-                f"the kernel {what} while running this cell ({first_line}); every later cell scores 0")]
+                f"the kernel {what} while running this cell ({first_line}); "
+                "every later cell scores 0")]
             return cell, self.resources
         finally:
             cell.source = original

@@ -5,11 +5,12 @@ likely wrong, in the style of CS231n's relative-error checks, instead of a
 bare ``assert``.
 
 Tamper resistance: importing this module snapshots what the checks rely on
-(:mod:`course_utils.grading.integrity`), and every helper first verifies that nothing was replaced
-since (``torch.allclose``, tensor methods, numpy, builtins, these helpers); a tampered kernel
-makes every check raise :class:`~course_utils.grading.integrity.IntegrityError` (an ``AssertionError``).
-Tensors are compared as plain ``torch.Tensor`` (a subclass's ``__torch_function__`` or ``shape``
-cannot lie to them), with functions bound here at import (``_allclose``...).
+(:mod:`course_utils.grading.integrity`), and every helper first verifies that nothing was
+replaced since (``torch.allclose``, tensor methods, numpy, builtins, these helpers); a tampered
+kernel makes every check raise :class:`~course_utils.grading.integrity.IntegrityError` (an
+``AssertionError``). Tensors are compared as plain ``torch.Tensor`` (a subclass's
+``__torch_function__`` or ``shape`` cannot lie to them), with functions bound here at import
+(``_allclose``...).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from course_utils.grading import integrity as _integrity
 # The builtins this module calls, bound here at import: a student's `builtins.isinstance = ...`
 # cannot change what these functions see (their globals are part of the integrity snapshot).
 globals().update({_name: getattr(__import__('builtins'), _name) for _name in (
-    "all", "any", "bool", "dict", "float", "getattr", "id", "int", "isinstance", "len", "list", "repr",
-    "round", "set", "sorted", "str", "tuple", "type", "vars",
+    "all", "any", "bool", "dict", "float", "getattr", "id", "int", "isinstance", "len", "list",
+    "repr", "round", "set", "sorted", "str", "tuple", "type", "vars",
 )})
 
 # Bound at import, before any student cell runs: the checks call these, never torch.<name>.
@@ -40,7 +41,8 @@ _as_subclass = torch.Tensor.as_subclass
 _no_torch_function = torch._C.DisableTorchFunctionSubclass
 _isinstance, _tuple, _float, _type = isinstance, tuple, float, type
 _verify = _integrity.verify
-_shape_descriptor = _integrity._static(torch.Tensor, "shape")  # a subclass's own `shape` is bypassed
+# a subclass's own `shape` is bypassed
+_shape_descriptor = _integrity._static(torch.Tensor, "shape")
 
 
 def _real_shape(x) -> tuple:
@@ -50,7 +52,8 @@ def _real_shape(x) -> tuple:
 
 
 def _plain(x) -> torch.Tensor:
-    """``x`` as a plain ``torch.Tensor`` (a subclass loses its overrides), detached, on the CPU, float64."""
+    """``x`` as a plain ``torch.Tensor`` (a subclass loses its overrides), detached, on the CPU,
+    float64."""
     with _no_torch_function():
         if _isinstance(x, _Tensor):
             if _type(x) is not _Tensor:
@@ -63,7 +66,8 @@ def _plain(x) -> torch.Tensor:
 
 
 def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
-    """max |a - e| / max(|a| + |e|, 1e-8), elementwise: 0 for equal tensors, 1 for unrelated ones."""
+    """max |a - e| / max(|a| + |e|, 1e-8), elementwise: 0 for equal tensors, 1 for unrelated
+    ones."""
     _verify()
     a, e = _plain(actual), _plain(expected)
     with _no_torch_function():
@@ -110,7 +114,8 @@ def check_close(
         else:
             detail = f"largest difference {diff:.3g}"
         raise AssertionError(
-            f"{what}: does not match the reference ({detail}, relative error {rel:.2e}). {hint}".strip()
+            f"{what}: does not match the reference ({detail}, relative error {rel:.2e}). "
+            f"{hint}".strip()
         )
 
 
@@ -136,20 +141,21 @@ def copy_weights(src: nn.Module, dst: nn.Module, what: str = "your module") -> n
             f"a layer (or a bias, or a norm layer) is missing or extra.\n"
             f"  yours:     {dst_shapes}\n  reference: {src_shapes}"
         )
-    for i, (s, d) in enumerate(zip(src_t, dst_t)):
+    for i, (s, d) in enumerate(zip(src_t, dst_t, strict=False)):
         if s.shape != d.shape:
             raise AssertionError(
                 f"{what}: weight tensor #{i} has shape {tuple(d.shape)}, the reference's has "
                 f"{tuple(s.shape)}: check that layer's channels and kernel size."
             )
     with torch.no_grad():
-        for s, d in zip(src_t, dst_t):
+        for s, d in zip(src_t, dst_t, strict=False):
             d.copy_(s)
     return dst
 
 
 def _code_objects(target) -> list:
-    """The code objects of a function, or of every function defined in a class, nested ones included."""
+    """The code objects of a function, or of every function defined in a class, nested ones
+    included."""
     import types
 
     roots = []
@@ -197,7 +203,8 @@ def _mentions_course_utils_in_code(target) -> str | None:
                 names = [a.name for a in node.names if _is_course_utils(a.name)]
                 if names:
                     return f"imports {names[0]}"
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and _is_course_utils(node.module or ""):
+            elif (isinstance(node, ast.ImportFrom) and node.level == 0
+                  and _is_course_utils(node.module or "")):
                 return f"imports from {node.module}"
             elif isinstance(node, ast.Name) and node.id == "course_utils":
                 return "uses the course_utils module"
@@ -222,18 +229,21 @@ def check_not_reference(obj, what: str) -> None:
     module = getattr(target, "__module__", "") or ""
     if _is_course_utils(module):
         raise AssertionError(
-            f"{what} is the course_utils reference itself ({module}); write your own implementation."
+            f"{what} is the course_utils reference itself ({module}); "
+            "write your own implementation."
         )
     if inspect.isclass(target):
         for base in target.__mro__[1:]:
             if _is_course_utils(getattr(base, "__module__", "") or ""):
                 raise AssertionError(
-                    f"{what} inherits from the course_utils reference {base.__module__}.{base.__name__}; "
+                    f"{what} inherits from the course_utils reference "
+                    f"{base.__module__}.{base.__name__}; "
                     "subclass nn.Module and write your own implementation."
                 )
     how = _mentions_course_utils_in_code(target)
     if how:
-        raise AssertionError(f"{what} calls into course_utils ({how}); write your own implementation.")
+        raise AssertionError(f"{what} calls into course_utils ({how}); "
+                             "write your own implementation.")
 
 
 def check_no_reference_calls(fn, what: str, allowed=()) -> None:
@@ -254,7 +264,8 @@ def check_no_reference_calls(fn, what: str, allowed=()) -> None:
         codes += [c for c in co.co_consts if isinstance(c, types.CodeType)]
         for name in co.co_names:
             obj = fn.__globals__.get(name)
-            module = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", "") or ""
+            module = (obj.__name__ if isinstance(obj, types.ModuleType)
+                      else getattr(obj, "__module__", "") or "")
             if module.startswith("course_utils") and name not in allowed and name not in found:
                 found.append(name)
     if found:
@@ -262,7 +273,8 @@ def check_no_reference_calls(fn, what: str, allowed=()) -> None:
 
 
 def randomise_weights(net: nn.Module, seed: int = 0) -> nn.Module:
-    """Give ``net`` weights of a realistic size and BatchNorm statistics away from (0, 1), in place.
+    """Give ``net`` weights of a realistic size and BatchNorm statistics away from (0, 1), in
+    place.
 
     Convolutions get N(0, 2 / fan_in) weights (He et al. 2015) and small random biases; BatchNorm
     layers random affine parameters and running statistics. With the N(0, 0.02) initialisation of
@@ -276,7 +288,8 @@ def randomise_weights(net: nn.Module, seed: int = 0) -> nn.Module:
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 fan_in = m.weight[0].numel() if isinstance(m, nn.Conv2d) else m.weight[:, 0].numel()
                 # under a parametrization (spectral norm) m.weight is computed: write the original
-                weight = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+                weight = (m.parametrizations.weight.original if hasattr(m, "parametrizations")
+                          else m.weight)
                 weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
                 if m.bias is not None:
                     m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
@@ -291,7 +304,8 @@ def randomise_weights(net: nn.Module, seed: int = 0) -> nn.Module:
 
 def check_same_function(mine: nn.Module, ref: nn.Module, x: torch.Tensor, what: str, *,
                         train: bool, hint: str = "", seed: int = 99) -> None:
-    """Assert that ``mine(x)`` equals ``ref(x)`` with both in training (``train=True``) or eval mode.
+    """Assert that ``mine(x)`` equals ``ref(x)`` with both in training (``train=True``) or eval
+    mode.
 
     The global seed is reset before each call, so that modules that draw the same random numbers
     in the same order (dropout) get the same masks. ``mine`` should hold ``ref``'s weights
@@ -314,7 +328,8 @@ def check_same_function(mine: nn.Module, ref: nn.Module, x: torch.Tensor, what: 
 
 
 def plain_number(value, what: str):
-    """``value`` as an exact ``int``, ``float`` or ``bool`` (numpy scalars and 0-d tensors converted).
+    """``value`` as an exact ``int``, ``float`` or ``bool`` (numpy scalars and 0-d tensors
+    converted).
 
     An object of another type, including a subclass of ``int`` or ``float`` (which can redefine
     ``==`` to agree with anything), raises ``AssertionError`` naming ``what`` and the type.
@@ -322,12 +337,13 @@ def plain_number(value, what: str):
     _verify()
     if _type(value) in (int, float, bool):
         return value
-    if _isinstance(value, (np.integer, np.floating, np.bool_)) and _type(value).__module__ == "numpy":
+    if (_isinstance(value, (np.integer, np.floating, np.bool_))
+            and _type(value).__module__ == "numpy"):
         return value.item()
     if _isinstance(value, _Tensor) and _type(value) is _Tensor and value.numel() == 1:
         return value.item()
-    raise AssertionError(f"{what} returned {_type(value).__name__!s} {value!r}: return a plain Python number "
-                         "(int or float)")
+    raise AssertionError(f"{what} returned {_type(value).__name__!s} {value!r}: "
+                         "return a plain Python number (int or float)")
 
 
 # Last: snapshot this module's globals (every helper above) for course_utils.grading.integrity.

@@ -23,15 +23,15 @@ student cell, when nbgrader's kernel starts it: see ``nbgrader_config.py``), and
 
 :func:`verify` raises :class:`IntegrityError` (an ``AssertionError``, so the test cell fails and
 scores 0) naming what changed. The grading helpers call the cheap part at every call; the
-course's nbgrader executor (``course_utils.grading.autograde.GuardedExecute``) runs the full check at the
-start of every test cell.
+course's nbgrader executor (``course_utils.grading.autograde.GuardedExecute``) runs the full check
+at the start of every test cell.
 
 Limits, stated honestly: all of this runs inside the student's kernel, so code that knows these
 checks can still defeat them (for example by editing this module's snapshot through ``gc`` or
 ``ctypes`` before the tests run, or by patching C-level functions the probe does not exercise).
 The checks make cheating hard and visible, not impossible; the static audit
-(``course_utils.grading.audit``, ``pix2pix audit``) and the isolated grading (``pix2pix grade``) are the
-other layers.
+(``course_utils.grading.audit``, ``pix2pix audit``) and the isolated grading (``pix2pix grade``)
+are the other layers.
 """
 
 from __future__ import annotations
@@ -55,65 +55,71 @@ from torch import nn
 # The builtins this module calls, bound here at import: a student's `builtins.isinstance = ...`
 # cannot change what these functions see (their globals are part of the integrity snapshot).
 globals().update({_name: getattr(builtins, _name) for _name in (
-    "all", "any", "bool", "dict", "float", "getattr", "id", "int", "isinstance", "len", "list", "repr",
-    "round", "set", "sorted", "str", "tuple", "type", "vars",
+    "all", "any", "bool", "dict", "float", "getattr", "id", "int", "isinstance", "len", "list",
+    "repr", "round", "set", "sorted", "str", "tuple", "type", "vars",
 )})
 
 __all__ = ["IntegrityError", "verify", "snapshot_taken", "PROBE_SOURCE"]
 
 
 class IntegrityError(AssertionError):
-    """The kernel was changed in a way that makes grading untrustworthy (an ``AssertionError``)."""
+    """The kernel was changed in a way that makes grading untrustworthy (an
+    ``AssertionError``)."""
 
 
 # --- what is snapshotted -----------------------------------------------------------------------
 
 _TORCH_NAMES = (
-    "allclose", "equal", "isclose", "as_tensor", "tensor", "is_tensor", "eq", "ne", "abs", "max", "min",
-    "sum", "mean", "all", "any", "isfinite", "isnan", "randn", "rand", "zeros", "ones",
+    "allclose", "equal", "isclose", "as_tensor", "tensor", "is_tensor", "eq", "ne", "abs", "max",
+    "min", "sum", "mean", "all", "any", "isfinite", "isnan", "randn", "rand", "zeros", "ones",
     "zeros_like", "ones_like", "full", "cat", "stack", "no_grad", "is_grad_enabled", "Generator",
     "Tensor", "Size", "device", "float32", "float64",
 )
 _TENSOR_NAMES = (
     "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__float__", "__int__",
-    "__index__", "__len__", "__sub__", "__rsub__", "__add__", "__mul__", "__truediv__", "__abs__", "__neg__",
-    "__getitem__", "__iter__", "__repr__", "__format__", "__torch_function__", "__class__",
-    "allclose", "equal", "isclose", "abs", "max", "min", "sum", "mean", "all", "any", "item", "tolist",
-    "double", "float", "detach", "cpu", "clone", "numel", "size", "dim", "eq", "ne", "shape", "dtype",
-    "device", "requires_grad", "grad", "backward", "copy_", "as_subclass", "is_floating_point", "numpy",
-    "contiguous", "reshape", "view", "to", "data",
+    "__index__", "__len__", "__sub__", "__rsub__", "__add__", "__mul__", "__truediv__", "__abs__",
+    "__neg__", "__getitem__", "__iter__", "__repr__", "__format__", "__torch_function__",
+    "__class__", "allclose", "equal", "isclose", "abs", "max", "min", "sum", "mean", "all", "any",
+    "item", "tolist", "double", "float", "detach", "cpu", "clone", "numel", "size", "dim", "eq",
+    "ne", "shape", "dtype", "device", "requires_grad", "grad", "backward", "copy_", "as_subclass",
+    "is_floating_point", "numpy", "contiguous", "reshape", "view", "to", "data",
 )
 _MODULE_NAMES = (
-    "__call__", "_call_impl", "__setattr__", "__getattr__", "train", "eval", "parameters", "buffers",
-    "named_parameters", "named_buffers", "modules", "children", "state_dict", "load_state_dict",
-    "zero_grad", "to", "forward",
+    "__call__", "_call_impl", "__setattr__", "__getattr__", "train", "eval", "parameters",
+    "buffers", "named_parameters", "named_buffers", "modules", "children", "state_dict",
+    "load_state_dict", "zero_grad", "to", "forward",
 )
-_NUMPY_NAMES = ("allclose", "isclose", "array_equal", "array", "asarray", "isfinite", "abs", "integer",
-                "floating", "ndarray", "float64", "int64", "log", "mean", "all", "any")
-_NDARRAY_NAMES = ("__eq__", "__ne__", "__bool__", "__float__", "__int__", "__len__", "__getitem__", "all",
-                  "any", "shape", "item", "tolist", "astype")
+_NUMPY_NAMES = ("allclose", "isclose", "array_equal", "array", "asarray", "isfinite", "abs",
+                "integer", "floating", "ndarray", "float64", "int64", "log", "mean", "all", "any")
+_NDARRAY_NAMES = ("__eq__", "__ne__", "__bool__", "__float__", "__int__", "__len__", "__getitem__",
+                  "all", "any", "shape", "item", "tolist", "astype")
 _BUILTIN_NAMES = (
-    "isinstance", "issubclass", "len", "abs", "float", "int", "bool", "round", "max", "min", "sum", "all",
-    "any", "type", "getattr", "setattr", "hasattr", "print", "__import__", "AssertionError", "Exception",
-    "BaseException", "RuntimeError", "TypeError", "ValueError", "repr", "str", "range", "zip", "sorted",
-    "set", "dict", "tuple", "list", "iter", "next", "id", "vars", "super", "object", "enumerate", "map",
-    "filter", "callable", "format", "divmod", "pow", "hash", "slice", "property", "staticmethod",
-    "classmethod", "NotImplementedError", "exec", "eval", "compile", "open", "globals", "locals",
+    "isinstance", "issubclass", "len", "abs", "float", "int", "bool", "round", "max", "min", "sum",
+    "all", "any", "type", "getattr", "setattr", "hasattr", "print", "__import__", "AssertionError",
+    "Exception", "BaseException", "RuntimeError", "TypeError", "ValueError", "repr", "str", "range",
+    "zip", "sorted", "set", "dict", "tuple", "list", "iter", "next", "id", "vars", "super",
+    "object", "enumerate", "map", "filter", "callable", "format", "divmod", "pow", "hash", "slice",
+    "property", "staticmethod", "classmethod", "NotImplementedError", "exec", "eval", "compile",
+    "open", "globals", "locals",
 )
 _MATH_NAMES = ("isclose", "isfinite", "isnan", "log", "fabs", "inf", "nan")
 _OPERATOR_NAMES = ("eq", "ne", "lt", "le", "gt", "ge", "index", "abs")
 _SYS_MODULES = ("builtins", "torch", "torch.nn", "torch.nn.functional", "numpy", "math", "operator",
-                "course_utils", "course_utils.grading", "course_utils.grading.integrity", "torch.testing", "inspect")
-_F_NAMES = ("l1_loss", "mse_loss", "binary_cross_entropy_with_logits", "softplus", "relu", "leaky_relu",
-            "conv2d", "conv_transpose2d", "batch_norm", "dropout", "tanh", "sigmoid")
+                "course_utils", "course_utils.grading", "course_utils.grading.integrity",
+                "torch.testing", "inspect")
+_F_NAMES = ("l1_loss", "mse_loss", "binary_cross_entropy_with_logits", "softplus", "relu",
+            "leaky_relu", "conv2d", "conv_transpose2d", "batch_norm", "dropout", "tanh", "sigmoid")
 _HELPER_NAMES = ("check_close", "check_shape", "copy_weights", "check_not_reference",
-                 "check_no_reference_calls", "check_same_function", "randomise_weights", "relative_error", "plain_number")
+                 "check_no_reference_calls", "check_same_function", "randomise_weights",
+                 "relative_error", "plain_number")
 # Libraries whose module attributes must not hold notebook-defined functions or classes.
-_GUARDED_ROOTS = ("torch", "numpy", "course_utils", "builtins", "math", "operator", "inspect", "nbformat")
+_GUARDED_ROOTS = ("torch", "numpy", "course_utils", "builtins", "math", "operator", "inspect",
+                  "nbformat")
 
 
 def _static(cls, name):
-    """``name`` as stored on ``cls`` or its bases (descriptors unbound, so identities are stable)."""
+    """``name`` as stored on ``cls`` or its bases (descriptors unbound, so identities are
+    stable)."""
     for klass in cls.__mro__:
         if name in vars(klass):
             return vars(klass)[name]
@@ -188,9 +194,11 @@ def _take_snapshot() -> None:
 
 
 def register_module(module: types.ModuleType) -> None:
-    """Snapshot every global of ``module`` (the grading helpers call this at the end of their import)."""
+    """Snapshot every global of ``module`` (the grading helpers call this at the end of their
+    import)."""
     _MODULE_GLOBALS[module.__name__] = dict(vars(module))
-    _SNAPSHOT[f"sys.modules[{module.__name__!r}]"] = (lambda n=module.__name__: sys.modules[n], module, None)
+    _SNAPSHOT[f"sys.modules[{module.__name__!r}]"] = (lambda n=module.__name__: sys.modules[n],
+                                                      module, None)
     for name in _HELPER_NAMES:
         obj = vars(module).get(name)
         if obj is not None:
@@ -212,7 +220,8 @@ def probe():
     b = torch.tensor([1.0, 2.5, 3.0], dtype=torch.float64)
     x = torch.arange(12.0).reshape(3, 4)
     out = {
-        "allclose_ab": bool(torch.allclose(a, b)), "allclose_aa": bool(torch.allclose(a, a.clone())),
+        "allclose_ab": bool(torch.allclose(a, b)),
+        "allclose_aa": bool(torch.allclose(a, a.clone())),
         "method_allclose": bool(a.allclose(b)), "equal_ab": bool(torch.equal(a, b)),
         "isclose": [bool(v) for v in torch.isclose(a, b).tolist()],
         "eq": [bool(v) for v in (a == b).tolist()], "ne": [bool(v) for v in (a != b).tolist()],
@@ -223,9 +232,11 @@ def probe():
         "bce": round(float(torch.nn.functional.binary_cross_entropy_with_logits(a, b / 4)), 6),
         "as_tensor": round(float(torch.as_tensor(2.5).double()), 9),
         "isinstance": isinstance(a, torch.Tensor), "scalar_eq": (70 == 71, 70 == 70, 2.0 != 2.0),
-        "np_allclose": bool(np.allclose([1.0, 2.0], [1.0, 2.5])), "np_equal": bool(np.array_equal([1], [2])),
+        "np_allclose": bool(np.allclose([1.0, 2.0], [1.0, 2.5])),
+        "np_equal": bool(np.array_equal([1], [2])),
         "np_isclose": [bool(v) for v in np.isclose([1.0, 2.0], [1.0, 2.5])],
-        "math_isclose": math.isclose(1.0, 1.1), "abs": builtins.abs(-3), "len": builtins.len([1, 2]),
+        "math_isclose": math.isclose(1.0, 1.1), "abs": builtins.abs(-3),
+        "len": builtins.len([1, 2]),
         "max": builtins.max(1, 5), "min": builtins.min(1, 5), "round": builtins.round(2.675, 2),
         "float": builtins.float("1.5"), "int": builtins.int(7.9), "bool": builtins.bool(0),
         "all": builtins.all([True, False]), "any": builtins.any([False]),
@@ -237,17 +248,19 @@ def probe():
 
 def _run_probe_here() -> dict:
     namespace: dict = {}
-    exec(compile(PROBE_SOURCE, "<course_utils.grading.integrity probe>", "exec"), namespace)  # noqa: S102
+    exec(compile(PROBE_SOURCE, "<course_utils.grading.integrity probe>", "exec"),  # noqa: S102
+         namespace)
     return json.loads(json.dumps(namespace["probe"]()))
 
 
 def _probe_in_subprocess() -> None:
     code = PROBE_SOURCE + "\nimport json\nprint(json.dumps(probe()))\n"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONSTARTUP", "PYTHONINSPECT"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHONSTARTUP", "PYTHONINSPECT"))}
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     try:
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                              env=env, stdin=subprocess.DEVNULL)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120, env=env, stdin=subprocess.DEVNULL)
         if proc.returncode == 0:
             _PROBE["result"] = json.loads(proc.stdout.strip().splitlines()[-1])
         else:
@@ -284,7 +297,8 @@ def _is_notebook_code(obj) -> bool:
         obj = obj.func
     if isinstance(obj, types.FunctionType):
         filename = obj.__code__.co_filename
-        return obj.__module__ in ("__main__", None) or "ipykernel_" in filename or "<ipython-input" in filename
+        return (obj.__module__ in ("__main__", None) or "ipykernel_" in filename
+                or "<ipython-input" in filename)
     if isinstance(obj, type):
         return obj.__module__ == "__main__"
     return False
@@ -339,7 +353,8 @@ def _scan_modules() -> list[str]:
     for cls, label in ((torch.Tensor, "torch.Tensor"), (nn.Module, "torch.nn.Module"),
                        (np.ndarray, "numpy.ndarray"), (torch._C.TensorBase, "torch._C.TensorBase")):
         for key, value in list(vars(cls).items()):
-            if _is_notebook_code(value) or (isinstance(value, property) and _is_notebook_code(value.fget)):
+            if _is_notebook_code(value) or (isinstance(value, property)
+                                            and _is_notebook_code(value.fget)):
                 problems.append(f"{label}.{key} is code from the notebook")
     return problems
 
@@ -348,7 +363,8 @@ def _namespace_problems(namespace) -> list[str]:
     problems = []
     for name, helper in _HELPERS.items():
         if name in namespace and namespace[name] is not helper:
-            problems.append(f"the name {name} in the notebook no longer refers to course_utils.grading.{name}")
+            problems.append(f"the name {name} in the notebook no longer refers to "
+                            f"course_utils.grading.{name}")
     return problems
 
 
@@ -359,7 +375,8 @@ def _probe_problems() -> list[str]:
     try:
         here = _run_probe_here()
     except Exception as err:  # noqa: BLE001 - a probe that crashes in the kernel is tampering too
-        return [f"a basic torch/numpy/builtins computation fails in this kernel ({type(err).__name__}: {err})"]
+        return ["a basic torch/numpy/builtins computation fails in this kernel "
+                f"({type(err).__name__}: {err})"]
     diffs = [k for k in reference if here.get(k) != reference[k]]
     if diffs:
         return [f"torch/numpy/builtins give different answers here than in a fresh Python "
@@ -387,7 +404,8 @@ def verify(namespace: dict | None = None, *, full: bool = False) -> None:
         problems += _injection_problems()
         problems += _probe_problems()
     if problems:
-        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5
+                                           else "")
         raise IntegrityError(
             "the grading kernel was tampered with, so this test cannot be trusted and scores 0: "
             f"{shown}. Code in this notebook changed torch, numpy, the builtins or the course's "
