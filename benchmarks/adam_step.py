@@ -7,7 +7,8 @@ Usage::
 The networks of the configuration are built in ``channels_last`` (as the default training path
 runs them) and given random gradients; then, alternating, in one run:
 
-* ``course``: :class:`course_utils.training.execution.ChannelsLastFusedAdam` (what ``pix2pix train`` uses);
+* ``course``: :class:`course_utils.training.execution.ChannelsLastFusedAdam` (what
+  ``pix2pix train`` uses);
 * ``torch_fused``: ``torch.optim.Adam(fused=True)``, whose CPU kernel copies every
   ``channels_last`` gradient (PyTorch 2.14);
 * ``for_loop``: ``torch.optim.Adam()``, the plain path's optimiser.

@@ -1,6 +1,7 @@
-"""Time grading a class: ``pix2pix grade --jobs N`` (sandboxed, parallel) against serial ``nbgrader autograde``.
+"""Time grading a class: ``pix2pix grade --jobs N`` (sandboxed, parallel) against serial
+``nbgrader autograde``.
 
-    python benchmarks/class_grading.py                                   # 20 students, every assignment
+    python benchmarks/class_grading.py                            # 20 students, every assignment
     python benchmarks/class_grading.py --students 4 --assignments 02_patchgan --jobs 2
 
 In a temporary course folder: generate the release of the chosen assignments (registering them

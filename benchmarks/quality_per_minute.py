@@ -1,4 +1,5 @@
-"""Quality per CPU-minute: train a Pix2Pix recipe (aerial -> map) for several time budgets, score each on maps val.
+"""Quality per CPU-minute: train a Pix2Pix recipe (aerial -> map) for several time budgets, score
+each on maps val.
 
 Usage::
 
@@ -24,9 +25,9 @@ run's steps of each kind.
 
 ``--recipe`` is a Pix2Pix preset: ``cpu-quick``, or ``cpu-quick-v1``, the
 ``cpu-quick`` recipe before the quality-per-minute work (70x70 PatchGAN of
-width 32, no EMA), so that both curves can be measured again side by side. ``--plot`` draws road IoU and
-acc@delta10 against the budget from the records, one curve (mean over seeds)
-per label.
+width 32, no EMA), so that both curves can be measured again side by side.
+``--plot`` draws road IoU and acc@delta10 against the budget from the records,
+one curve (mean over seeds) per label.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--recipe",
         default="cpu-quick",

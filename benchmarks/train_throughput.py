@@ -1,4 +1,5 @@
-"""Time full Pix2Pix training steps (netD + netG): the course's default path against the plain step, in one run.
+"""Time full Pix2Pix training steps (netD + netG): the course's default path against the plain
+step, in one run.
 
 Usage::
 
@@ -99,7 +100,8 @@ def timed(step, n: int, device: torch.device) -> float:
 
 
 def conv_peak_gflops(device: torch.device, repeats: int = 5) -> dict:
-    """This machine's float32 convolution ceiling: the best GFLOP/s of a few large convolutions (forward).
+    """This machine's float32 convolution ceiling: the best GFLOP/s of a few large convolutions
+    (forward).
 
     Each candidate is a convolution of the size that dominates a Pix2Pix step
     (4x4 stride 2 as in the U-Net and PatchGAN, and a 3x3 stride 1), batch 8,
@@ -130,7 +132,8 @@ def conv_peak_gflops(device: torch.device, repeats: int = 5) -> dict:
 
 
 def count_gflop(step) -> float:
-    """GFLOP of one call of ``step`` (``torch.utils.flop_counter``: convolutions and matmuls, forward and backward)."""
+    """GFLOP of one call of ``step`` (``torch.utils.flop_counter``: convolutions and matmuls,
+    forward and backward)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with FlopCounterMode(display=False) as counter:
@@ -139,7 +142,7 @@ def count_gflop(step) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", choices=("paper", "cpu-quick", "cpu", "smoke"), default="paper")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds per path (at least 2)")
     p.add_argument("--steps", type=int, default=5, help="timed steps per round")

@@ -39,8 +39,10 @@ DEMO_MINUTES = 10.5
 DEMO_EPOCHS = 60
 
 
-def run_demo(out_dir="runs/demo", preset="cpu-quick", direction="AtoB", n_samples=6, **overrides) -> dict:
-    """Train, evaluate and draw samples; returns the metrics dict (also written to ``metrics.json``)."""
+def run_demo(out_dir="runs/demo", preset="cpu-quick", direction="AtoB", n_samples=6,
+             **overrides) -> dict:
+    """Train, evaluate and draw samples; returns the metrics dict (also written to
+    ``metrics.json``)."""
     from course_utils.data.datasets import dataset_folder
     from course_utils.evaluation.evaluate import evaluate
     from course_utils.evaluation.palette import maps_palette
@@ -72,8 +74,10 @@ def run_demo(out_dir="runs/demo", preset="cpu-quick", direction="AtoB", n_sample
             "preset": preset, "direction": direction, "steps": summary["step"],
             "seed": cfg.seed, "execution": summary["execution"],
             "first_step_seconds": summary["first_step_seconds"],
-            "train_seconds_this_session": round(train_seconds, 1), "eval_seconds": round(eval_seconds, 1),
-            "date": date.today().isoformat(), "machine": f"{cpu_model()} ({platform.machine()}), {torch.get_num_threads()} threads",
+            "train_seconds_this_session": round(train_seconds, 1),
+            "eval_seconds": round(eval_seconds, 1), "date": date.today().isoformat(),
+            "machine": f"{cpu_model()} ({platform.machine()}), "
+                       f"{torch.get_num_threads()} threads",
             "torch": torch.__version__,
         },
     }
@@ -83,24 +87,29 @@ def run_demo(out_dir="runs/demo", preset="cpu-quick", direction="AtoB", n_sample
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Train aerial->map Pix2Pix on CPU, evaluate on val, write samples.")
+    p = argparse.ArgumentParser(
+        description="Train aerial->map Pix2Pix on CPU, evaluate on val, write samples.")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--preset", default="cpu-quick")
     p.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"))
     p.add_argument("--gan-weight", type=float, default=None, help="0 trains the L1 term alone")
-    p.add_argument("--lambda-l1", type=float, default=None, help="weight of the L1 term (cpu-quick: 200; paper: 100)")
+    p.add_argument("--lambda-l1", type=float, default=None,
+                   help="weight of the L1 term (cpu-quick: 200; paper: 100)")
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--epochs", type=int, default=DEMO_EPOCHS,
-                   help=f"upper bound on the run's length (default {DEMO_EPOCHS}: the time budget ends it first)")
+                   help=f"upper bound on the run's length (default {DEMO_EPOCHS}: "
+                        "the time budget ends it first)")
     p.add_argument("--time-budget", type=float, default=DEMO_MINUTES, metavar="MINUTES",
-                   help="training (compilation included) stops after this many minutes; the lr decay follows "
-                        f"time, so the run still ends fully decayed (default {DEMO_MINUTES:g})")
+                   help="training (compilation included) stops after this many minutes; "
+                        "the lr decay follows time, so the run still ends fully decayed "
+                        f"(default {DEMO_MINUTES:g})")
     p.add_argument("--seed", type=int, default=None)
     add_execution_options(p)
     a = p.parse_args(argv)
     try:
-        rec = run_demo(a.out, a.preset, a.direction, gan_weight=a.gan_weight, lambda_L1=a.lambda_l1, max_steps=a.max_steps,
-                       epochs=a.epochs, time_budget=a.time_budget, seed=a.seed, **execution_overrides(a))
+        rec = run_demo(a.out, a.preset, a.direction, gan_weight=a.gan_weight,
+                       lambda_L1=a.lambda_l1, max_steps=a.max_steps, epochs=a.epochs,
+                       time_budget=a.time_budget, seed=a.seed, **execution_overrides(a))
     except CourseError as exc:
         print(f"demo: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

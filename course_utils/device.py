@@ -11,31 +11,38 @@ from course_utils.errors import DeviceError
 
 
 def mps_available() -> bool:
-    """Whether Apple's Metal (MPS) GPU backend can run here (macOS on Apple silicon, a torch built with MPS)."""
+    """Whether Apple's Metal (MPS) GPU backend can run here (macOS on Apple silicon, a torch built
+    with MPS)."""
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
 
 
 def pick_device(requested: str | None = None) -> torch.device:
-    """Return ``requested`` if given, else CUDA, else Apple's MPS, else the CPU, whichever is available first.
+    """Return ``requested`` if given, else CUDA, else Apple's MPS, else the CPU, whichever is
+    available first.
 
-    On MPS the training precision is float32 (:func:`course_utils.training.precision.choose_precision`).
+    On MPS the training precision is float32
+    (:func:`course_utils.training.precision.choose_precision`).
 
     Raises:
-        DeviceError: (a ``ValueError``) if ``requested`` is not a device name, or names CUDA or MPS where none is
-            available (the message says what is).
+        DeviceError: (a ``ValueError``) if ``requested`` is not a device name, or names CUDA or MPS
+            where none is available (the message says what is).
     """
     if requested:
         try:
             dev = torch.device(requested)
         except RuntimeError:
-            raise DeviceError(f"--device {requested!r} is not a device; use cpu, cuda, cuda:1 or mps") from None
+            raise DeviceError(f"--device {requested!r} is not a device; "
+                              "use cpu, cuda, cuda:1 or mps") from None
         if dev.type == "cuda" and not torch.cuda.is_available():
             alt = "mps" if mps_available() else "cpu"
-            raise DeviceError(f"--device {requested}: CUDA is not available on this machine; use --device {alt}")
+            raise DeviceError(f"--device {requested}: CUDA is not available on this machine; "
+                              f"use --device {alt}")
         if dev.type == "mps" and not mps_available():
-            built = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_built()
-            why = ("this torch has MPS but the machine cannot run it (it needs macOS 12.3+ on Apple silicon)"
+            built = (getattr(torch.backends, "mps", None) is not None
+                     and torch.backends.mps.is_built())
+            why = ("this torch has MPS but the machine cannot run it "
+                   "(it needs macOS 12.3+ on Apple silicon)"
                    if built else "this machine or torch build has no Apple GPU support")
             raise DeviceError(f"--device mps: {why}; use --device cpu"
                              f"{' or --device cuda' if torch.cuda.is_available() else ''}")
@@ -46,7 +53,8 @@ def pick_device(requested: str | None = None) -> torch.device:
 
 
 def cpu_model() -> str:
-    """The CPU's model name, e.g. ``"AMD EPYC"`` (Linux: ``/proc/cpuinfo``), else what ``platform`` knows.
+    """The CPU's model name, e.g. ``"AMD EPYC"`` (Linux: ``/proc/cpuinfo``), else what
+    ``platform`` knows.
 
     Benchmarks and the demo record it: the same code runs at very different speeds,
     and picks a different precision, on different CPUs.

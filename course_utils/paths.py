@@ -26,7 +26,8 @@ def manifests_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Derived, regenerable files (e.g. the maps palette): ``$PIX2PIX_CACHE_DIR`` or ``<repo>/data/cache``.
+    """Derived, regenerable files (e.g. the maps palette): ``$PIX2PIX_CACHE_DIR`` or
+    ``<repo>/data/cache``.
 
     Kept apart from the data root, which may be a read-only mirror. Git ignores it.
     """

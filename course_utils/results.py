@@ -34,21 +34,26 @@ def results_dir() -> Path:
 
 
 def commit() -> str | None:
-    """The checkout's commit hash (``+dirty`` with uncommitted changes to tracked files), or ``None``."""
+    """The checkout's commit hash (``+dirty`` with uncommitted changes to tracked files), or
+    ``None``."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("+dirty" if dirty else "")
 
 
 def machine() -> dict:
-    """What ran: CPU model, family/model and vector units (Linux), threads, torch; the GPU if CUDA is used."""
-    info: dict = {"cpu_model": platform.processor() or platform.machine(), "arch": platform.machine(),
-                  "threads": torch.get_num_threads(), "torch": torch.__version__}
+    """What ran: CPU model, family/model and vector units (Linux), threads, torch; the GPU if CUDA
+    is used."""
+    info: dict = {"cpu_model": platform.processor() or platform.machine(),
+                  "arch": platform.machine(), "threads": torch.get_num_threads(),
+                  "torch": torch.__version__}
     try:
         fields: dict[str, str] = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -60,7 +65,8 @@ def machine() -> dict:
         info["cpu_model"] = fields.get("model name", info["cpu_model"])
         info["cpu_family_model"] = f"{fields.get('cpu family', '?')}/{fields.get('model', '?')}"
         info["vector_units"] = [name for name, flag in (("AVX2", "avx2"), ("AVX-512", "avx512f"),
-                                                        ("AVX512-BF16", "avx512_bf16"), ("AMX", "amx_bf16"))
+                                                        ("AVX512-BF16", "avx512_bf16"),
+                                                        ("AMX", "amx_bf16"))
                                 if flag in flags]
     except OSError:
         pass
@@ -79,7 +85,8 @@ def append_record(name: str, numbers: dict, command: str | None = None) -> Path:
     provenance = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "commit": commit(),
-        "command": command if command is not None else shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "command": (command if command is not None
+                    else shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])),
         "machine": machine(),
     }
     record = {**provenance, **{k: v for k, v in numbers.items() if k not in provenance}}

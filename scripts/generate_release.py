@@ -75,7 +75,9 @@ def repository_settings(path: Path = SETTINGS) -> dict[str, str]:
         SystemExit: naming the file and the fix when it is missing, the URL is not a GitHub one
             (Colab opens notebooks from GitHub only), or a branch or tag name is malformed.
     """
-    try:  # `key = "value"` lines and comments: the subset of TOML that course.toml uses (Python 3.10 has no tomllib)
+    # `key = "value"` lines and comments: the subset of TOML that course.toml uses (Python 3.10 has
+    # no tomllib)
+    try:
         settings = dict(re.findall(r'(?m)^\s*(\w+)\s*=\s*"([^"]*)"\s*(?:#.*)?$', path.read_text()))
     except FileNotFoundError:
         raise SystemExit(
@@ -104,8 +106,9 @@ def repository_settings(path: Path = SETTINGS) -> dict[str, str]:
 
 # The Colab set-up cell of every notebook. Its parts in braces come from course.toml and from the
 # data sets the notebook names (the header comment says which); `make release` rewrites the whole
-# cell, so edit it here.
-COLAB_SETUP = '''\
+# cell, so edit it here. Its lines longer than 100 characters are split in two, the quotes closed
+# and reopened mid-line: the pieces join into the cell's text unchanged.
+COLAB_SETUP = ('''\
 {header}
 import os
 import subprocess
@@ -117,32 +120,40 @@ if IN_COLAB:
         """Run one set-up command, show its output, and stop with a clear message if it fails."""
         print(f"[setup] {{step}}: {{command}}", flush=True)
         quiet_git = dict(os.environ, GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="advice.detachedHead",
-                         GIT_CONFIG_VALUE_0="false")  # a tag is checked out detached: no advice text
-        proc = subprocess.Popen(command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         GIT_CONFIG_VALUE_0="false")  # a tag is checked out detached: '''
+'''no advice text
+        proc = subprocess.Popen(command, shell=True, stdout=subprocess.PIPE, '''
+'''stderr=subprocess.STDOUT, text=True,
                                 env=quiet_git)
         lines = []
         for line in proc.stdout:
             print(line, end="", flush=True)
             lines.append(line)
         if proc.wait() != 0:
-            raise RuntimeError(f"Colab set-up failed at the step '{{step}}' (exit status {{proc.returncode}}); "
-                               f"its last lines:\\n{{''.join(lines[-15:])}}\\nFix the cause (often the network) and "
+            raise RuntimeError(f"Colab set-up failed at the step '{{step}}' (exit status '''
+'''{{proc.returncode}}); "
+                               f"its last lines:\\n{{''.join(lines[-15:])}}\\nFix the cause '''
+'''(often the network) and "
                                "run this cell again.")
 
-    if os.path.isdir("pix2pix-course/.git"):  # a second run: put the existing clone back on the release
-        setup_step("update the course code", "git -C pix2pix-course fetch --depth 1 origin {release} "
+    if os.path.isdir("pix2pix-course/.git"):  # a second run: put the existing clone back '''
+'''on the release
+        setup_step("update the course code", "git -C pix2pix-course fetch --depth 1 '''
+'''origin {release} "
                    "&& git -C pix2pix-course checkout --quiet --force FETCH_HEAD")
     elif os.path.exists("pix2pix-course"):
         raise RuntimeError("Colab set-up: pix2pix-course/ exists but is not a git clone. Delete it "
                            "(!rm -rf pix2pix-course) and run this cell again.")
     else:
         setup_step("clone the course code", "{clone}")
-    # No --upgrade: what Colab ships (torch, ipywidgets) is kept where it satisfies course_utils' requirements.
+    # No --upgrade: what Colab ships (torch, ipywidgets) is kept where it satisfies '''
+'''course_utils' requirements.
     setup_step("install course_utils", f"{{sys.executable}} -m pip install -q -e pix2pix-course")
     if os.path.abspath("pix2pix-course") not in sys.path:
-        sys.path.insert(0, os.path.abspath("pix2pix-course"))  # the editable install needs a restart otherwise
+        sys.path.insert(0, os.path.abspath("pix2pix-course"))  # the editable install needs '''
+'''a restart otherwise
     setup_step("fetch the data", "pix2pix data fetch {datasets} --root pix2pix-course/data")
-    os.environ["PIX2PIX_DATA_ROOT"] = os.path.abspath("pix2pix-course/data")'''
+    os.environ["PIX2PIX_DATA_ROOT"] = os.path.abspath("pix2pix-course/data")''')
 COLAB_MARK = 'IN_COLAB = "google.colab" in sys.modules'
 DATA_SIZES = {"maps": "the maps data (about 250 MB)", "facades": "the facades data (about 30 MB)",
               "isbi2012": "the ISBI 2012 data (about 23 MB)"}
@@ -153,7 +164,8 @@ def colab_setup_cell(source: str, settings: dict[str, str]) -> str:
     """The Colab set-up cell written from ``COLAB_SETUP`` for the data sets that ``source`` fetches.
 
     Raises:
-        SystemExit: when ``source`` names no ``pix2pix data fetch ... --root`` line or an unknown data set.
+        SystemExit: when ``source`` names no ``pix2pix data fetch ... --root`` line or an unknown
+            data set.
     """
     match = DATASETS_RE.search(source)
     if not match:
@@ -170,8 +182,9 @@ def colab_setup_cell(source: str, settings: dict[str, str]) -> str:
     fetched = ", ".join(parts[:-1]) + " and " + parts[-1]
     header = textwrap.fill(
         f"Setup. On Google Colab this fetches {fetched}; "
-        "anywhere else it does nothing (run `make setup` once in the repository instead). Running it again "
-        "is safe: the clone is put back on the release, the install and the data are checked.",
+        "anywhere else it does nothing (run `make setup` once in the repository instead). "
+        "Running it again is safe: the clone is put back on the release, the install and the data "
+        "are checked.",
         width=100,
         initial_indent="# ",
         subsequent_indent="# ",

@@ -55,8 +55,8 @@ TOPICS: dict[str, Topic] = {
         title="`make demo` on a fresh clone",
         about=(
             "`benchmarks/demo_fresh_clone.py` clones the repository, runs `make demo` (install, "
-            "maps data from the local mirror by default, training, evaluation) and times the whole of it. "
-            "Scores are on the 366 maps val tiles, aerial -> map; one seed."
+            "maps data from the local mirror by default, training, evaluation) and times the whole "
+            "of it. Scores are on the 366 maps val tiles, aerial -> map; one seed."
         ),
         columns=(
             Column("total (min)", "total_seconds", ".1f", 1 / 60),
@@ -262,7 +262,8 @@ def render(results: Path) -> str:
         "the numbers not shown here.",
         "",
         "The last column is the provenance of each row: the date, the commit (`+dirty`: the",
-        "checkout had uncommitted changes), and the CPU model with its most advanced vector unit and",
+        "checkout had uncommitted changes), and the CPU model with its most advanced vector "
+            "unit and",
         "the torch threads, or the GPU. Numbers from different machines or commits are not",
         "directly comparable.",
         "",

@@ -1,6 +1,7 @@
 """The losses of every model, each in one home.
 
-- :mod:`~course_utils.losses.gan`: :class:`GANLoss` (``bce``, ``lsgan``, ``hinge``) and its named uses;
+- :mod:`~course_utils.losses.gan`: :class:`GANLoss` (``bce``, ``lsgan``, ``hinge``) and its
+  named uses;
 - :mod:`~course_utils.losses.objectives`: Pix2Pix's equation 4 (``discriminator_loss``,
   ``generator_loss``) and SRGAN's perceptual loss;
 - :mod:`~course_utils.losses.pixel`: pixel MSE, cycle-consistency, identity, KL;

@@ -1,10 +1,10 @@
-"""The adversarial losses of every model, in one place: :class:`GANLoss` with the ``bce``, ``lsgan`` and
-``hinge`` objectives, for one discriminator or several (multi-scale) at once.
+"""The adversarial losses of every model, in one place: :class:`GANLoss` with the ``bce``,
+``lsgan`` and ``hinge`` objectives, for one discriminator or several (multi-scale) at once.
 
-- ``bce``: binary cross-entropy on logits, the GAN of Goodfellow et al. 2014 in the non-saturating form
-  (Pix2Pix, section 3.1 and 3.3; SRGAN equation 6).
-- ``lsgan``: least squares, ``mean (D - t)^2`` with ``t = 1`` for real, ``0`` for fake (Mao et al. 2017;
-  CycleGAN section 4, Pix2PixHD's code).
+- ``bce``: binary cross-entropy on logits, the GAN of Goodfellow et al. 2014 in the
+  non-saturating form (Pix2Pix, section 3.1 and 3.3; SRGAN equation 6).
+- ``lsgan``: least squares, ``mean (D - t)^2`` with ``t = 1`` for real, ``0`` for fake (Mao et
+  al. 2017; CycleGAN section 4, Pix2PixHD's code).
 - ``hinge``: ``mean relu(1 - D)`` on real, ``mean relu(1 + D)`` on fake, and ``-mean D`` for the
   generator (Lim and Ye 2017; SPADE section 4).
 
@@ -64,7 +64,8 @@ class GANLoss:
             return F.mse_loss(score, target)
         return F.binary_cross_entropy_with_logits(score, target)
 
-    def __call__(self, outputs, target_is_real: bool = True, *, generator: bool = False) -> torch.Tensor:
+    def __call__(self, outputs, target_is_real: bool = True, *,
+                 generator: bool = False) -> torch.Tensor:
         terms = [self.term(s, target_is_real, generator) for s in _scores(outputs)]
         total = sum(terms)
         return total / len(terms) if self.scales == "mean" else total
@@ -111,5 +112,6 @@ def hinge_d_loss(outputs, target_is_real: bool) -> torch.Tensor:
 
 
 def hinge_g_loss(outputs) -> torch.Tensor:
-    """The generator's hinge loss: ``-mean(D(m, G(m)))``, averaged over the scales. Returns a scalar."""
+    """The generator's hinge loss: ``-mean(D(m, G(m)))``, averaged over the scales. Returns a
+    scalar."""
     return GANLoss("hinge", "mean")(outputs, generator=True)

@@ -76,14 +76,17 @@ def generator_loss(
 
 
 def srgan_generator_loss(netD, fake_B: torch.Tensor, real_B: torch.Tensor, content=pixel_mse,
-                         lambda_adv: float = LAMBDA_ADV) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The perceptual loss of the generator (paper equation 3): ``content + lambda_adv * (-log D(G(I_LR))``.
+                         lambda_adv: float = LAMBDA_ADV
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The perceptual loss of the generator (paper equation 3):
+    ``content + lambda_adv * (-log D(G(I_LR))``.
 
     Args:
         netD: the discriminator (its parameters should be frozen by the caller);
             ``fake_B`` is NOT detached, so the adversarial gradient reaches ``netG``.
         fake_B, real_B: ``(N, 3, H, W)`` in ``[-1, 1]``.
-        content: ``content(fake_B, real_B)`` -> scalar: :func:`pixel_mse` (SRGAN-MSE) or a :class:`VGG54Loss`.
+        content: ``content(fake_B, real_B)`` -> scalar: :func:`pixel_mse` (SRGAN-MSE) or a
+            :class:`VGG54Loss`.
         lambda_adv: the adversarial weight (paper: 1e-3).
 
     Returns:
@@ -94,8 +97,10 @@ def srgan_generator_loss(netD, fake_B: torch.Tensor, real_B: torch.Tensor, conte
     return content_term + lambda_adv * adv, content_term, adv
 
 
-def srgan_discriminator_loss(netD, fake_B: torch.Tensor, real_B: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """``netD``'s loss: ``BCE(D(real_B), 1) + BCE(D(fake_B.detach()), 0)``; returns ``(total, real, fake)``.
+def srgan_discriminator_loss(netD, fake_B: torch.Tensor,
+                             real_B: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``netD``'s loss: ``BCE(D(real_B), 1) + BCE(D(fake_B.detach()), 0)``; returns
+    ``(total, real, fake)``.
 
     ``fake_B`` is detached, so this step sends no gradient into ``netG``.
     """

@@ -13,9 +13,11 @@ VGG54_LAYER = 35
 VGG54_SCALE = 1 / 12.75**2
 
 
-def feature_matching_loss(real_outputs: list[list[torch.Tensor]], fake_outputs: list[list[torch.Tensor]],
+def feature_matching_loss(real_outputs: list[list[torch.Tensor]],
+                          fake_outputs: list[list[torch.Tensor]],
                           lambda_FM: float = 10.0) -> torch.Tensor:
-    """Feature matching, paper equation 4, weighted: ``lambda_FM * sum_k sum_i mean|D_k^(i)(s, x) - D_k^(i)(s, G(s))|``.
+    """Feature matching, paper equation 4, weighted:
+    ``lambda_FM * sum_k sum_i mean|D_k^(i)(s, x) - D_k^(i)(s, G(s))|``.
 
     ``k`` runs over the discriminators (scales), ``i`` over each one's
     intermediate feature maps (every element of its list but the last, which
@@ -33,8 +35,10 @@ def feature_matching_loss(real_outputs: list[list[torch.Tensor]], fake_outputs: 
     Raises:
         CourseError: if the two outputs have different numbers of scales or layers.
     """
-    if len(real_outputs) != len(fake_outputs) or any(len(r) != len(f) for r, f in zip(real_outputs, fake_outputs)):
-        raise CourseError("feature_matching_loss: real and fake outputs must come from the same discriminator")
+    if len(real_outputs) != len(fake_outputs) or any(len(r) != len(f)
+                                                     for r, f in zip(real_outputs, fake_outputs)):
+        raise CourseError("feature_matching_loss: real and fake outputs must come from the same "
+                          "discriminator")
     total = 0.0
     for real_feats, fake_feats in zip(real_outputs, fake_outputs):
         for r, f in zip(real_feats[:-1], fake_feats[:-1]):
@@ -47,7 +51,8 @@ VGG_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 
 
 class VGGLoss(FrozenVGG19):
-    """The perceptual loss: ``sum_j w_j * mean|phi_j(fake_B) - phi_j(real_B)|`` on VGG19 features (section 3.2).
+    """The perceptual loss: ``sum_j w_j * mean|phi_j(fake_B) - phi_j(real_B)|`` on VGG19 features
+    (section 3.2).
 
     ``phi_j`` are the activations after relu1_1, relu2_1, relu3_1, relu4_1 and
     relu5_1, weighted 1/32, 1/16, 1/8, 1/4 and 1 (the paper's code); the
@@ -65,7 +70,8 @@ class VGGLoss(FrozenVGG19):
     """
 
     def __init__(self, pretrained: bool = True):
-        super().__init__(VGG_LAYERS[-1], pretrained, without="train without the VGG loss (lambda_VGG=0)")
+        super().__init__(VGG_LAYERS[-1], pretrained,
+                         without="train without the VGG loss (lambda_VGG=0)")
 
     def _feats(self, x: torch.Tensor) -> list[torch.Tensor]:
         h = self.normalize(x)
@@ -84,7 +90,8 @@ class VGGLoss(FrozenVGG19):
 
 
 class VGG54Loss(FrozenVGG19):
-    """The VGG content loss ``l_VGG/5,4`` (paper equation 5): MSE between VGG19 ``phi_5,4`` features, × 1/12.75².
+    """The VGG content loss ``l_VGG/5,4`` (paper equation 5): MSE between VGG19 ``phi_5,4``
+    features, × 1/12.75².
 
     ``phi_5,4`` is the feature map after the 4th convolution (and its ReLU)
     before the 5th max-pooling of ImageNet-pretrained VGG19. Images in ``[-1, 1]``
@@ -100,7 +107,8 @@ class VGG54Loss(FrozenVGG19):
     """
 
     def __init__(self, pretrained: bool = True):
-        super().__init__(VGG54_LAYER, pretrained, without="use the MSE content loss (content_loss='mse')")
+        super().__init__(VGG54_LAYER, pretrained,
+                         without="use the MSE content loss (content_loss='mse')")
 
     def phi(self, x: torch.Tensor) -> torch.Tensor:
         """``phi_5,4(x)`` for ``x`` in ``[-1, 1]``."""
