@@ -36,8 +36,9 @@ def _few_threads():
 def pytest_configure(config):
     """Under ``--nbmake``, nbclient does not emulate ipywidgets' ``Output`` widget either.
 
-    The graded executor's change (``course_utils.grading.autograde``, nbclient issue #312), applied to the
-    ``NotebookClient`` that nbmake uses: notebook 3's widget cell could otherwise wait for its timeout.
+    The graded executor's change (``course_utils.grading.autograde``, nbclient issue #312), applied
+    to the ``NotebookClient`` that nbmake uses: notebook 3's widget cell could otherwise wait for
+    its timeout.
     """
     if config.getoption("nbmake", default=False):
         from nbclient.client import NotebookClient
@@ -51,11 +52,11 @@ def pytest_collection_modifyitems(config, items):
     """Run each solution notebook once, in the browser when the browser test runs.
 
     ``pytest --nbmake solutions`` executes every solution notebook in fast mode; the browser test
-    (tests/course/test_browser.py) executes the same code (the release with the solutions filled in, fast
-    mode, every cell) in a real JupyterLab, and the autograde round trips run it a third time. When
-    the browser test is collected and can run (Playwright and Chromium present), the nbmake items of
-    ``solutions/`` are deselected to keep ``make test`` within its time budget; without a browser
-    they run as before.
+    (tests/course/test_browser.py) executes the same code (the release with the solutions filled in,
+    fast mode, every cell) in a real JupyterLab, and the autograde round trips run it a third time.
+    When the browser test is collected and can run (Playwright and Chromium present), the nbmake
+    items of ``solutions/`` are deselected to keep ``make test`` within its time budget; without a
+    browser they run as before.
     """
     browser = [
         it
@@ -74,14 +75,15 @@ def pytest_collection_modifyitems(config, items):
 
 # --- work units for pytest-xdist --------------------------------------------------------------
 #
-# Some tests share an expensive module-scoped fixture or process, and must run one after the other on
-# one worker: the browser test (a course folder graded by nbgrader, JupyterLab and Chromium: about a
-# minute to set up), the class-grading test (a class graded by `pix2pix grade`) and each notebook's
-# mistake catalogue (tests/course/test_mistakes.py computes the notebook's unchanged prefix once and forks).
-# pytest-xdist's own way, ``@pytest.mark.xdist_group`` with ``--dist loadgroup``, does nothing with
-# pytest 9 (measured with pytest 9.2 / pytest-xdist 3.8: xdist tags the group onto ``item._nodeid``,
-# which pytest 9 no longer reads), so every such test set its fixture up on both workers. This
-# scheduler groups them by node id instead; every other test is its own unit, as with ``--dist load``.
+# Some tests share an expensive module-scoped fixture or process, and must run one after the other
+# on one worker: the browser test (a course folder graded by nbgrader, JupyterLab and Chromium:
+# about a minute to set up), the class-grading test (a class graded by `pix2pix grade`) and each
+# notebook's mistake catalogue (tests/course/test_mistakes.py computes the notebook's unchanged
+# prefix once and forks). pytest-xdist's own way, ``@pytest.mark.xdist_group`` with
+# ``--dist loadgroup``, does nothing with pytest 9 (measured with pytest 9.2 / pytest-xdist 3.8:
+# xdist tags the group onto ``item._nodeid``, which pytest 9 no longer reads), so every such test
+# set its fixture up on both workers. This scheduler groups them by node id instead; every other
+# test is its own unit, as with ``--dist load``.
 
 
 def work_unit(nodeid: str) -> str:

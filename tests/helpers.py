@@ -25,7 +25,7 @@ CATALOGUE_DIRS = {
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-# --------------------------------------------------------------------------- synthetic data
+# ---------------------------------------------------------------------- synthetic data
 
 
 def write_pairs(folder, n, size=64, seed=0):
@@ -47,7 +47,8 @@ def _facades_classes() -> int:
 
 
 def random_layout(h, w, seed=0, n_rects=6) -> np.ndarray:
-    """A facade-like class map ``(h, w)``: facade background, background band on top, random rectangles."""
+    """A facade-like class map ``(h, w)``: facade background, background band on top, random
+    rectangles."""
     rng = np.random.default_rng(seed)
     lab = np.full((h, w), 1, dtype=np.int64)
     lab[: h // 6] = 0
@@ -66,7 +67,8 @@ def jpeg(rgb: np.ndarray, quality=90) -> np.ndarray:
 
 
 def write_facades(folder, n, size=64, seed=0):
-    """``n`` JPEG ``photo | label map`` pairs (the facades layout): the photo is a smooth function of the labels."""
+    """``n`` JPEG ``photo | label map`` pairs (the facades layout): the photo is a smooth function
+    of the labels."""
     from course_utils.evaluation.palette import labels_to_rgb
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,7 +82,7 @@ def write_facades(folder, n, size=64, seed=0):
     return folder
 
 
-# --------------------------------------------------------------------------- the command line and runs
+# ---------------------------------------------------------------------- the command line and runs
 
 
 def cli(*args, timeout=240, **kw):
@@ -140,7 +142,7 @@ def kill_mid_run_then_resume(args: list, tmp_path, *, kill_after: int, steps: in
     return tmp_path / "ref", run, done
 
 
-# --------------------------------------------------------------------------- catalogues
+# ---------------------------------------------------------------------- catalogues
 
 
 def load_catalogue(kind: str, name: str):
@@ -174,7 +176,8 @@ def solution_cell(nb, grade_id: str):
 
 
 def apply_mistake(nb, mistake: dict):
-    """A copy of ``nb`` with a catalogue entry applied; asserts its ``find`` text occurs exactly once."""
+    """A copy of ``nb`` with a catalogue entry applied; asserts its ``find`` text occurs exactly
+    once."""
     nb = copy.deepcopy(nb)
     cell = solution_cell(nb, mistake["cell"])
     count = cell.source.count(mistake["find"])

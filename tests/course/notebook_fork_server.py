@@ -1,4 +1,5 @@
-"""A notebook runner that computes the unchanged prefix of a notebook once and forks for each variant.
+"""A notebook runner that computes the unchanged prefix of a notebook once and forks for each
+variant.
 
 Used by tests/test_mistakes.py. The mistake catalogue runs the same solution notebook about
 twenty times, each time with one solution cell changed. Every cell *before* the changed one is

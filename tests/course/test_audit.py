@@ -1,4 +1,5 @@
-"""The static audit (course_utils.grading.audit, `pix2pix audit`): every trick flagged, no honest answer flagged."""
+"""The static audit (course_utils.grading.audit, `pix2pix audit`): every trick flagged, no honest
+answer flagged."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The course's nbgrader executor (``course_utils.grading.autograde.GuardedExecute``) beyond the cheats.
+"""The course's nbgrader executor (``course_utils.grading.autograde.GuardedExecute``) beyond the
+cheats.
 
 tests/test_cheats.py runs the catalogue of cheating submissions through this executor; here:
 ipywidgets' ``Output`` widget, whose emulation by nbclient stalled notebook 3's widget cell for
@@ -67,8 +68,8 @@ def test_output_widget_cell_runs_and_its_output_lands_in_the_cell(tmp_path, monk
     assert not errors, f"a cell failed: {errors}"
     text = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.output_type == "stream")
     assert "written inside the Output widget" in text, (
-        "what the Output widget captures should go to the cell's own outputs when graded (no widget "
-        f"emulation); the cell's outputs were {nb.cells[1].outputs}"
+        "what the Output widget captures should go to the cell's own outputs when graded "
+        f"(no widget emulation); the cell's outputs were {nb.cells[1].outputs}"
     )
     assert is_test_cell(nb.cells[2])
     # A stall would show as a cell that waits for its timeout (CELL_TIMEOUT); kernel start-up

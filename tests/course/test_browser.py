@@ -128,7 +128,8 @@ def _nbgrader(*args: str, cwd: Path, env: dict) -> None:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A course folder: the release of every assignment answered under ``lab/``, and one graded submission."""
+    """A course folder: the release of every assignment answered under ``lab/``, and one graded
+    submission."""
     root = tmp_path_factory.mktemp("browser_course")
     env = _env(root)
     settings = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "notebook-extension"
@@ -140,7 +141,8 @@ def course(tmp_path_factory):
     for assignment in ASSIGNMENTS:
         (root / "lab" / assignment).mkdir(parents=True)
         nbformat.write(answered(assignment), root / "lab" / assignment / f"{assignment}.ipynb")
-    # nbgrader: the release of one assignment (registers it in gradebook.db), one submission, feedback
+    # nbgrader: the release of one assignment (registers it in gradebook.db), one submission,
+    # feedback
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     shutil.copytree(
         SOLUTIONS / FEEDBACK_ASSIGNMENT, root / "solutions" / FEEDBACK_ASSIGNMENT
@@ -162,7 +164,8 @@ def course(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lab(course):
-    """JupyterLab (with nbgrader's formgrader) on 127.0.0.1, serving the course folder: ``(url, token)``."""
+    """JupyterLab (with nbgrader's formgrader) on 127.0.0.1, serving the course folder:
+    ``(url, token)``."""
     root, env = course
     port, token = _free_port(), "pix2pix-browser-test"
     log = open(root / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
@@ -249,7 +252,8 @@ PROMPTS_JS = """() => Array.from(document.querySelectorAll(
 
 
 def run_all_cells(page, url: str, token: str, path: str) -> None:
-    """Open ``path`` in JupyterLab, wait for its kernel, Run > Run All Cells, wait until every cell ran."""
+    """Open ``path`` in JupyterLab, wait for its kernel, Run > Run All Cells, wait until every cell
+    ran."""
     # a workspace of its own, so that JupyterLab does not restore the previous notebook's tab
     page.goto(f"{url}/lab/workspaces/{Path(path).stem}/tree/{path}?token={token}&reset")
     page.wait_for_selector(f"{PANEL} .jp-Notebook .jp-CodeCell", timeout=120_000)
@@ -282,11 +286,13 @@ def run_all_cells(page, url: str, token: str, path: str) -> None:
         prompts = page.evaluate(PROMPTS_JS)
         if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
             break
-        # Run All stops at the first error: nothing queued, kernel idle -> done (the errors are reported later)
+        # Run All stops at the first error: nothing queued, kernel idle -> done (the errors are
+        # reported later)
         busy = (
             any(p == "[*]:" for p in prompts)
             or page.locator(
-                f"{PANEL} .jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']"
+                f"{PANEL} .jp-NotebookPanel-toolbar "
+                ".jp-Notebook-ExecutionIndicator[data-status='idle']"
             ).count()
             == 0
         )
@@ -328,7 +334,8 @@ def _outputs(nb, kind: str) -> int:
 
 
 def _decoded_images(page) -> int:
-    return page.evaluate("""() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea img'))
+    return page.evaluate("""() => Array.from(document.querySelectorAll(
+                                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea img'))
                               .filter(i => i.complete && i.naturalWidth > 0).length""")
 
 
@@ -381,7 +388,8 @@ def test_release_runs_in_jupyterlab(course, lab, page, assignment):
     while _decoded_images(page) < figures and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _decoded_images(page) >= figures, (
-        f"{assignment}: {figures} figure outputs in the notebook, {_decoded_images(page)} decoded images on the page"
+        f"{assignment}: {figures} figure outputs in the notebook, "
+        f"{_decoded_images(page)} decoded images on the page"
     )
 
     widgets = _outputs(nb, "application/vnd.jupyter.widget-view+json")

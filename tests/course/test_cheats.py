@@ -1,4 +1,5 @@
-"""The cheat catalogue: submissions that try to fool the autograder must gain nothing, and be flagged.
+"""The cheat catalogue: submissions that try to fool the autograder must gain nothing, and be
+flagged.
 
 Every ``tests/course/cheats/<notebook folder>.py`` lists cheats (format in its docstring). For each:
 
@@ -71,7 +72,8 @@ def lost_by_the_honest_answer(name: str, cheat: dict) -> set[str]:
 
 
 def execute_like_autograde(nb, workdir: Path, monkeypatch) -> dict[str, str | None]:
-    """Run ``nb`` (up to its last test cell) with GuardedExecute; {test cell: error text or None}."""
+    """Run ``nb`` (up to its last test cell) with GuardedExecute;
+    {test cell: error text or None}."""
     from traitlets.config.loader import PyFileConfigLoader
 
     from course_utils.grading.autograde import GuardedExecute
@@ -129,7 +131,8 @@ def test_cheat_is_well_formed_and_flagged_by_the_audit(name, cheat, tmp_path):
     in_cell = [f for f in findings if f.cell_id == cheat["cell"]]
     rules = {f.rule for f in in_cell}
     assert rules & set(cheat["rules"]), (
-        f"{cheat['id']}: the audit does not flag the cheat with {cheat['rules']}; it found {[str(f) for f in findings]}"
+        f"{cheat['id']}: the audit does not flag the cheat with {cheat['rules']}; "
+        f"it found {[str(f) for f in findings]}"
     )
 
 

@@ -93,12 +93,13 @@ def graded_course(tmp_path_factory):
 
     def vandal(nb):
         c = wrong_label(nb)
+        honest = root / "submitted" / "honest" / ASSIGNMENT / (ASSIGNMENT + ".ipynb")
         c.source += (
             "\n\nimport shutil, sqlite3\n"
             "for _attempt in (\n"
             f"    lambda: sqlite3.connect({str(root / 'gradebook.db')!r}).executescript("
             "'UPDATE grade SET auto_score = 0; UPDATE grade SET manual_score = 0;'),\n"
-            f"    lambda: open({str(root / 'submitted' / 'honest' / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))!r}, 'w').write('{{}}'),\n"
+            f"    lambda: open({str(honest)!r}, 'w').write('{{}}'),\n"
             f"    lambda: shutil.copytree({str(root / 'solutions')!r}, 'stolen'),\n"
             "):\n"
             "    try:\n        _attempt()\n    except Exception:\n        pass\n"

@@ -1,4 +1,5 @@
-"""docs/instructors.md: its points table matches the notebooks, and zip_collect reads the hand-in names it gives."""
+"""docs/instructors.md: its points table matches the notebooks, and zip_collect reads the hand-in
+names it gives."""
 
 from __future__ import annotations
 

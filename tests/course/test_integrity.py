@@ -1,4 +1,5 @@
-"""The grading helpers cannot be switched off from the kernel they run in (course_utils.grading.integrity).
+"""The grading helpers cannot be switched off from the kernel they run in
+(course_utils.grading.integrity).
 
 Tampering happens in a subprocess (it would poison this test process): one script applies each
 trick, checks that the helpers and ``verify`` refuse it with a message that names it, undoes it,
@@ -27,7 +28,8 @@ SCRIPT = textwrap.dedent(r"""
     import numpy as np
     import torch
     import course_utils.grading as grading
-    import course_utils.models, course_utils.losses, course_utils.evaluation.evaluate, course_utils.training.loop  # noqa: F401
+    import course_utils.models, course_utils.losses  # noqa: F401
+    import course_utils.evaluation.evaluate, course_utils.training.loop  # noqa: F401
     from course_utils.grading.integrity import verify, IntegrityError
 
     results = {}
@@ -63,20 +65,24 @@ SCRIPT = textwrap.dedent(r"""
     attempt("numpy.allclose", lambda: setattr(np, "allclose", lambda *a, **k: True),
             lambda: setattr(np, "allclose", real_np))
     real_abs = builtins.abs
-    attempt("builtins.abs", lambda: setattr(builtins, "abs", lambda x: 0), lambda: setattr(builtins, "abs", real_abs))
+    attempt("builtins.abs", lambda: setattr(builtins, "abs", lambda x: 0),
+            lambda: setattr(builtins, "abs", real_abs))
     real_cc = grading.check_close
     attempt("grading.check_close", lambda: setattr(grading, "check_close", lambda *a, **k: None),
             lambda: setattr(grading, "check_close", real_cc))
     code = grading.check_shape.__code__
-    attempt("check_shape.__code__", lambda: setattr(grading.check_shape, "__code__", (lambda *a, **k: None).__code__),
+    attempt("check_shape.__code__",
+            lambda: setattr(grading.check_shape, "__code__", (lambda *a, **k: None).__code__),
             lambda: setattr(grading.check_shape, "__code__", code))
     ref = course_utils.losses.generator_loss
-    attempt("reference replaced", lambda: setattr(course_utils.losses, "generator_loss", lambda *a, **k: None),
+    attempt("reference replaced",
+            lambda: setattr(course_utils.losses, "generator_loss", lambda *a, **k: None),
             lambda: setattr(course_utils.losses, "generator_loss", ref))
     namespace = {"check_close": lambda *a, **k: None}
     attempt("notebook name", lambda: None, lambda: None, namespace)
     mod = sys.modules["course_utils.grading"]
-    attempt("sys.modules", lambda: sys.modules.__setitem__("course_utils.grading", type(sys)("fake")),
+    attempt("sys.modules",
+            lambda: sys.modules.__setitem__("course_utils.grading", type(sys)("fake")),
             lambda: sys.modules.__setitem__("course_utils.grading", mod))
     verify(full=True)  # every trick undone: trusted again
     print(json.dumps(results))

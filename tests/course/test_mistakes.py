@@ -59,7 +59,8 @@ def grade_cells(nb) -> list[str]:
 
 @functools.cache
 def solution(path: Path):
-    """The solution notebook at ``path``, read once per test process. Read-only: :func:`helpers.apply_mistake` copies it."""
+    """The solution notebook at ``path``, read once per test process. Read-only:
+    :func:`helpers.apply_mistake` copies it."""
     return nbformat.read(path, as_version=4)
 
 
@@ -72,7 +73,8 @@ def code_cells(nb) -> list[tuple[str, str | None]]:
 
 
 def first_changed_cell(nb, reference) -> int:
-    """Index (among ``code_cells``) of the first code cell that differs from the reference; 0 if none."""
+    """Index (among ``code_cells``) of the first code cell that differs from the reference; 0 if
+    none."""
     for k, (cell, ref) in enumerate(zip(code_cells(nb), code_cells(reference))):
         if cell[0] != ref[0]:
             return k
@@ -80,7 +82,8 @@ def first_changed_cell(nb, reference) -> int:
 
 
 class ForkRunner:
-    """Runs a changed solution notebook up to its last test cell and reports each test cell's result.
+    """Runs a changed solution notebook up to its last test cell and reports each test cell's
+    result.
 
     The reference cells before the change run once, in tests/course/notebook_fork_server.py; each
     variant runs from its changed cell on in a process forked from there, so a catalogue of
@@ -157,7 +160,8 @@ def runner():
 
 
 def sorted_cases(key: str) -> list:
-    """The catalogue's changes as pytest params, per notebook in the order of the cell they change."""
+    """The catalogue's changes as pytest params, per notebook in the order of the cell they
+    change."""
     cases = []
     for name, cat in CATALOGUES.items():
         reference = solution(REPO / cat.NOTEBOOK)

@@ -56,7 +56,8 @@ def _rel(path: Path) -> str:
 
 
 def nbgrader_env() -> dict[str, str]:
-    """nbgrader needs the ``alembic`` executable on PATH; one thread per kernel (tests run two at a time)."""
+    """nbgrader needs the ``alembic`` executable on PATH; one thread per kernel (tests run two at a
+    time)."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("OMP_NUM_THREADS", "1")
@@ -89,7 +90,8 @@ def notebook_path(folder: Path, assignment: str) -> Path:
 
 
 def comparable(nb) -> dict:
-    """What the release must reproduce: notebook metadata, and each cell's type, id, source, metadata."""
+    """What the release must reproduce: notebook metadata, and each cell's type, id, source,
+    metadata."""
     return {
         "nbformat": (nb.nbformat, nb.nbformat_minor),
         "metadata": nb.metadata,
@@ -302,7 +304,8 @@ def gradebook(root: Path):
 
 
 def add_students(root: Path, students: dict[str, str]) -> None:
-    """What `nbgrader db student add ID --last-name=NAME` does, without starting nbgrader each time."""
+    """What `nbgrader db student add ID --last-name=NAME` does, without starting nbgrader each
+    time."""
     with gradebook(root) as gb:
         for student, last_name in students.items():
             gb.update_or_create_student(student, last_name=last_name)
@@ -358,7 +361,8 @@ def test_autograde_reference_gets_full_marks_and_blank_gets_zero(course):
     assert ref, "no grades recorded"
     lost = {k: v for k, v in ref.items() if v[0] != v[1]}
     assert not lost, (
-        f"the reference answers lose points: {lost}; errors: {errors_in(course, 'ref', assignment, release.name)}"
+        f"the reference answers lose points: {lost}; "
+        f"errors: {errors_in(course, 'ref', assignment, release.name)}"
     )
 
     blank = scores(course, assignment, notebook, "blank")
@@ -391,7 +395,8 @@ def _catalogue(assignment: str):
 
 def adversarial_submission(assignment: str, release_path: Path):
     """Reference answers, then: import error, a catalogued mistake with its test edited to pass,
-    another test cell deleted, an infinite loop after the last solution. Returns (nb, edited, deleted)."""
+    another test cell deleted, an infinite loop after the last solution. Returns
+    (nb, edited, deleted)."""
     cat = _catalogue(assignment)
     single = [m for m in (cat.MISTAKES if cat else []) if len(m["fails"]) == 1]
     if not single:
@@ -428,7 +433,8 @@ def adversarial_submission(assignment: str, release_path: Path):
 
 @pytest.mark.parametrize("course", ASSIGNMENTS[:1], indirect=True, ids=ASSIGNMENTS[:1])
 def test_autograde_survives_hang_import_error_and_edited_tests(course):
-    """The nbgrader configuration, exercised on the first notebook (the behaviour is notebook-agnostic)."""
+    """The nbgrader configuration, exercised on the first notebook (the behaviour is
+    notebook-agnostic)."""
     _need_data()
     assignment = course.name.removeprefix("course_")
     release = notebook_path(course / "notebooks", assignment)
@@ -480,10 +486,12 @@ def test_stderr_is_not_a_failure_and_tracebacks_are_short(tmp_path):
     nb.cells.append(nbformat.v4.new_code_cell(
         "def helper():\n    secret_line = 1\n    raise ValueError('a clear message')"))
     cells = {
-        "warns": "import sys, warnings\nwarnings.warn('harmless')\nprint('progress', file=sys.stderr)",
+        "warns": "import sys, warnings\nwarnings.warn('harmless')\n"
+                 "print('progress', file=sys.stderr)",
         "raises": "helper()",
         # PIX2PIX_FAST is removed from the environment (nbgrader_env): NBGRADER_EXECUTION must do it
-        "fast": "from course_utils.notebook import fast_mode\nassert fast_mode(), 'not in fast mode'",
+        "fast": "from course_utils.notebook import fast_mode\n"
+                "assert fast_mode(), 'not in fast mode'",
     }
     for grade_id, source in cells.items():
         cell = nbformat.v4.new_code_cell(source)
@@ -512,7 +520,8 @@ def test_nbgrader_config():
 
 
 def test_fast_mode_comes_from_nbgrader():
-    """nbgrader sets NBGRADER_EXECUTION while it executes (autograde, validate): fast_mode() sees it."""
+    """nbgrader sets NBGRADER_EXECUTION while it executes (autograde, validate): fast_mode() sees
+    it."""
     import nbgrader.converters.autograde as autograde
     import nbgrader.validator as validator
 
@@ -583,7 +592,8 @@ def test_a_fork_changes_one_setting(tmp_path):
                 )
             if "git clone" in cell.source:
                 assert (
-                    "git clone --depth 1 --branch term2 https://github.com/someone/my-gan-course pix2pix-course"
+                    "git clone --depth 1 --branch term2 "
+                    "https://github.com/someone/my-gan-course pix2pix-course"
                     in new
                 )
     (tmp_path / "bad.toml").write_text('repository = "https://gitlab.com/a/b"\n')

@@ -1,4 +1,5 @@
-"""CycleGAN (Zhu et al. 2017): losses, the pool, one step, unpaired batches on the seam, and the CLI."""
+"""CycleGAN (Zhu et al. 2017): losses, the pool, one step, unpaired batches on the seam, and the
+CLI."""
 
 from __future__ import annotations
 
@@ -135,8 +136,8 @@ def test_presets_and_recipe():
         "resnet_9blocks", 10, 0.5, 50, 1)
     quick = config_from_preset("cpu-quick", model="cyclegan")
     pq = config_from_preset("cpu-quick")
-    # the same generator and data as Pix2Pix's cpu-quick; netD keeps width 32 (Pix2Pix's 16 was measured
-    # for Pix2Pix only)
+    # the same generator and data as Pix2Pix's cpu-quick; netD keeps width 32 (Pix2Pix's 16 was
+    # measured for Pix2Pix only)
     assert (
         quick.netG,
         quick.ngf,

@@ -336,7 +336,8 @@ def test_real_mirror_facades(tmp_path):
 
 
 def test_isbi_server_down_says_what_to_do_instead(tmp_path, isbi_manifests, monkeypatch):
-    """The network call fails: the error is one line naming the files, the folder, --mirror and notebook 1."""
+    """The network call fails: the error is one line naming the files, the folder, --mirror and
+    notebook 1."""
     import pooch
     import requests
 

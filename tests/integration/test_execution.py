@@ -27,7 +27,8 @@ def fake_cpu(monkeypatch, amx=False, avx512_bf16=False):
 
 
 def fake_gpu(monkeypatch, capability, bf16_native, bf16_emulated=True):
-    """A CUDA device of ``capability``; is_bf16_supported answers like PyTorch's (T4: only with emulation)."""
+    """A CUDA device of ``capability``; is_bf16_supported answers like PyTorch's (T4: only with
+    emulation)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
@@ -38,7 +39,7 @@ def fake_gpu(monkeypatch, capability, bf16_native, bf16_emulated=True):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
 
 
-# --------------------------------------------------------------------------- CPU
+# ---------------------------------------------------------------------- CPU
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,7 @@ def test_cli_refuses_emulated_bf16_in_one_line(monkeypatch, pairs_root, tmp_path
     assert err.startswith("pix2pix: error: --amp bf16: this CPU has neither AMX nor AVX512-BF16")
 
 
-# --------------------------------------------------------------------------- GPU
+# ---------------------------------------------------------------------- GPU
 
 
 def test_t4_gets_fp16_with_grad_scalers(monkeypatch):
@@ -123,7 +124,7 @@ def test_gpu_compile_is_opt_in(monkeypatch):
     assert exe.precision.amp == "bf16" and exe.fused_adam and exe.channels_last
 
 
-# --------------------------------------------------------------------------- compile and the plain path
+# ---------------------------------------------------------------------- compile and the plain path
 
 
 def test_compile_falls_back_cleanly_and_says_why(monkeypatch):
@@ -140,7 +141,8 @@ def test_compile_falls_back_cleanly_and_says_why(monkeypatch):
 
 
 def test_auto_compiles_on_the_cpu_only_with_bf16(monkeypatch):
-    # Measured: compiling the float32 step gained nothing on a CPU without native bf16, and costs a minute.
+    # Measured: compiling the float32 step gained nothing on a CPU without native bf16, and costs a
+    # minute.
     monkeypatch.setattr(execution, "compiler_problem", lambda: "")
     fake_cpu(monkeypatch, amx=True)
     assert choose_execution("cpu").compile
@@ -328,7 +330,7 @@ def test_adam_without_fused_is_pytorchs_plain_adam():
     assert type(opt) is torch.optim.Adam and not opt.defaults["fused"]
 
 
-# --------------------------------------------------------------------------- the benchmark
+# ---------------------------------------------------------------------- the benchmark
 
 
 def test_benchmark_prints_one_json_line():
@@ -387,8 +389,8 @@ def test_adam_benchmark_prints_one_json_line_with_the_same_update():
 
 
 def test_precision_module_is_the_one_source():
-    # The trainer and the benchmark choose through course_utils.training.execution -> precision; nothing
-    # else in the package calls torch.cuda.is_bf16_supported.
+    # The trainer and the benchmark choose through course_utils.training.execution -> precision;
+    # nothing else in the package calls torch.cuda.is_bf16_supported.
     hits = [
         p.name
         for p in (ROOT / "course_utils").rglob("*.py")

@@ -1,4 +1,5 @@
-"""Pix2PixHD (Wang et al., CVPR 2018): networks, losses, the coarse-to-fine step, and the CLI on the seam."""
+"""Pix2PixHD (Wang et al., CVPR 2018): networks, losses, the coarse-to-fine step, and the CLI on the
+seam."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def tiny_D(seed=0, num_D=3):
     return define_D_hd(ndf=4, n_layers=3, num_D=num_D)
 
 
-# --------------------------------------------------------------------------- generators
+# ---------------------------------------------------------------------- generators
 
 
 def test_global_generator_shapes_and_range():
@@ -92,7 +93,7 @@ def test_frozen_global_stage_gives_g1_no_gradient():
     assert all(p.grad is not None for p in G.front.parameters())
 
 
-# --------------------------------------------------------------------------- discriminator and losses
+# ---------------------------------------------------------------------- discriminator and losses
 
 
 def test_multiscale_discriminator_scales_and_features():
@@ -182,7 +183,7 @@ def test_instance_edges_worked_example():
         instance_edges(ids.float())
 
 
-# --------------------------------------------------------------------------- coarse-to-fine step
+# ---------------------------------------------------------------------- coarse-to-fine step
 
 
 def test_stage_schedule():
@@ -215,7 +216,7 @@ def test_each_stage_trains_the_right_parameters(stage):
         hd_train_step(G, D, optG, optD, real_A, real_B, stage="local")
 
 
-# --------------------------------------------------------------------------- presets and the seam
+# ---------------------------------------------------------------------- presets and the seam
 
 
 def test_presets_and_recipe():

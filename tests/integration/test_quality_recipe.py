@@ -1,4 +1,5 @@
-"""The cpu-quick recipe's levers (EMA of netG, L1 warm-up), the time-budget progress bar, and eval's palette IoU on --data."""
+"""The cpu-quick recipe's levers (EMA of netG, L1 warm-up), the time-budget progress bar, and eval's
+palette IoU on --data."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def test_ema_follows_the_formula_and_copies_integer_buffers():
         net.train()(torch.randn(2, 3, 8, 8))  # moves the BatchNorm statistics
         history.append({k: v.clone() for k, v in net.state_dict().items()})
         ema.update_parameters(net)
-    # expected: the first update copies, then avg += (1 - d) * (x - avg) with d = min(0.9, (1 + n) / (10 + n))
+    # expected: the first update copies, then avg += (1 - d) * (x - avg)
+    # with d = min(0.9, (1 + n) / (10 + n))
     expected = {k: v.clone().float() for k, v in history[0].items()}
     for n, state in enumerate(history[1:], start=1):
         d = min(0.9, (1 + n) / (10 + n))

@@ -1,4 +1,5 @@
-"""Models that travel safely: weights-only checkpoints, exported folders, published weights, Apple GPUs."""
+"""Models that travel safely: weights-only checkpoints, exported folders, published weights, Apple
+GPUs."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def trained_run(tmp_path_factory):
 
 
 class _RunsCode:
-    """Unpickling this calls ``exec``, which writes a marker file: what a malicious checkpoint does."""
+    """Unpickling this calls ``exec``, which writes a marker file: what a malicious checkpoint
+    does."""
 
     def __init__(self, marker: Path):
         self.marker = marker
@@ -179,7 +181,8 @@ def test_export_round_trip_eval_and_translate(trained_run, tmp_path, capsys):
 
 
 class _PublishedUnetBlock(nn.Module):
-    """One nested U-Net block in the authors' layout (its layers in one ``nn.Sequential`` named ``model``)."""
+    """One nested U-Net block in the authors' layout (its layers in one ``nn.Sequential`` named
+    ``model``)."""
 
     def __init__(self, outer, inner, sub=None, in_ch=None, outermost=False, dropout=False):
         super().__init__()

@@ -1,4 +1,5 @@
-"""SPADE / GauGAN (Park et al., CVPR 2019): the facades palette, the networks, the losses, the step, the CLI."""
+"""SPADE / GauGAN (Park et al., CVPR 2019): the facades palette, the networks, the losses, the step,
+the CLI."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def test_photo_given_as_labels_is_refused_clearly():
 
 
 def test_palette_on_the_real_facades():
-    """The committed colours on real files: near every label pixel, doors and shops low in the image."""
+    """The committed colours on real files: near every label pixel, doors and shops low in the
+    image."""
     folder = data_root() / "facades" / "train"
     if not folder.is_dir():
         pytest.skip("facades not fetched")
@@ -296,7 +298,8 @@ def test_segmentation_scores_by_hand():
 
 
 def test_segmenter_cache_and_cli(facades_root, tmp_path, monkeypatch):
-    """Trained once, cached with sha256 + settings, reloaded; a tampered file or new settings retrain it."""
+    """Trained once, cached with sha256 + settings, reloaded; a tampered file or new settings
+    retrain it."""
     from course_utils.evaluation import segmenter
 
     tiny = segmenter.SegmenterSettings(netG="unet_32", ngf=4, steps=3, batch_size=2)

@@ -1,4 +1,5 @@
-"""SRGAN (Ledig et al., CVPR 2017): data, networks, losses, the step, SR metrics, and the CLI on the seam."""
+"""SRGAN (Ledig et al., CVPR 2017): data, networks, losses, the step, SR metrics, and the CLI on the
+seam."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from course_utils.training.loop import train
 from course_utils.training.recipes import get_recipe
 from course_utils.training.recipes.srgan import LOSS_KEYS, sr_train_step
 
-# --------------------------------------------------------------------------- data
+# ---------------------------------------------------------------- data
 
 
 def test_sr_dataset_pairs_hr_crops_with_their_bicubic_downscale(pairs_root):
@@ -96,7 +97,7 @@ def test_sr_dataset_clear_errors(pairs_root, tmp_path):
         SuperResolutionDataset(bad, half=None, crop_size=96, progress=False)
 
 
-# --------------------------------------------------------------------------- networks
+# ---------------------------------------------------------------- networks
 
 
 def test_subpixel_block_shapes_and_icnr_starts_free_of_checkerboard():
@@ -154,7 +155,7 @@ def test_discriminator_strides_widths_and_head():
     )
 
 
-# --------------------------------------------------------------------------- losses and the step
+# ---------------------------------------------------------------- losses and the step
 
 
 def test_losses_by_hand_and_the_detach():
@@ -224,7 +225,7 @@ def test_step_adversarial_vs_content_alone():
     assert all(p.requires_grad for p in netD.parameters())  # restored after the G step
 
 
-# --------------------------------------------------------------------------- metrics
+# ---------------------------------------------------------------- metrics
 
 
 def test_sr_metrics_y_channel_and_border():
@@ -274,7 +275,7 @@ def test_evaluate_sr_scores_model_and_bicubic(pairs_root):
         evaluate_sr(nn.Conv2d(3, 3, 1), ds, scale=4, progress=False)
 
 
-# --------------------------------------------------------------------------- tiling and translate
+# ---------------------------------------------------------------- tiling and translate
 
 
 def test_tiled_upscaling_matches_the_whole_image():
@@ -310,7 +311,7 @@ def test_translate_upscales_by_four(tmp_path):
     assert [Image.open(p).size for p in out] == [(120, 84), (280, 160)]
 
 
-# --------------------------------------------------------------------------- training on the seam and the CLI
+# ---------------------------------------------------------------- training on the seam and the CLI
 
 
 def test_presets_and_recipe_checks():

@@ -113,7 +113,8 @@ def test_atomic_save_leaves_old_file_on_failure(tmp_path):
 def test_sigkill_then_resume_matches_uninterrupted_run(
     model, steps, save_every, kill_after, pairs_root, tmp_path
 ):
-    """Killed with SIGKILL mid-run, --resume finishes the steps; the result equals an uninterrupted run."""
+    """Killed with SIGKILL mid-run, --resume finishes the steps; the result equals an uninterrupted
+    run."""
     args = [
         "train",
         "--model",

@@ -1,4 +1,5 @@
-"""Architecture figures are drawn from the modules: shapes and receptive fields match the known values."""
+"""Architecture figures are drawn from the modules: shapes and receptive fields match the known
+values."""
 
 import matplotlib
 import torch

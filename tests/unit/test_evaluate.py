@@ -1,4 +1,5 @@
-"""course_utils.evaluation.evaluate: scores of known generators on tiny synthetic data, mode handling, translate()."""
+"""course_utils.evaluation.evaluate: scores of known generators on tiny synthetic data, mode
+handling, translate()."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tests of course_utils.data.isbi: loading the ISBI 2012 stacks, training crops, tiled inference, scores."""
+"""Tests of course_utils.data.isbi: loading the ISBI 2012 stacks, training crops, tiled inference,
+scores."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ def test_rejects_non_binary_labels(tmp_path):
 def test_real_data_if_present():
     if not (data_root() / "isbi2012" / "train-labels.tif").is_file():
         pytest.skip(
-            f"ISBI 2012 not under {data_root()} (set PIX2PIX_DATA_ROOT or run `pix2pix data fetch isbi2012`)"
+            f"ISBI 2012 not under {data_root()} "
+            "(set PIX2PIX_DATA_ROOT or run `pix2pix data fetch isbi2012`)"
         )
     data = load_isbi2012()
     for arr in data.values():

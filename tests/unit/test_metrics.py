@@ -257,7 +257,8 @@ def test_nearest_colour_labels():
 
 
 def test_nearest_colour_labels_matches_brute_force():
-    """Every pixel gets the argmin of its squared RGB distances, ties to the lower index (random images)."""
+    """Every pixel gets the argmin of its squared RGB distances, ties to the lower index (random
+    images)."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (3, 17, 9, 3), dtype=np.uint8)
     images[0, 0, 0] = (10, 10, 10)  # equidistant from the first two colours below

@@ -147,7 +147,8 @@ def test_original_unet_output_size():
 
 
 def test_encoder_decoder_severs_every_skip():
-    """skips=False: the paper's section 4.3 encoder-decoder; each up-convolution sees only the level below."""
+    """skips=False: the paper's section 4.3 encoder-decoder; each up-convolution sees only the level
+    below."""
     unet, ed = (
         define_G("unet_64", ngf=4, dropout=0.0),
         define_G("unet_64", ngf=4, dropout=0.0, skips=False),

@@ -62,7 +62,8 @@ def test_make_test_work_units_group_shared_setups_and_run_longest_first():
     )
     # ... every other test is a unit of its own.
     assert work_unit("tests/unit/test_losses.py::test_l1") == "tests/unit/test_losses.py::test_l1"
-    # The scheduler hands out the longest first: the browser unit, then the rest of the table, then 1 s.
+    # The scheduler hands out the longest first: the browser unit, then the rest of the table, then
+    # 1 s.
     assert unit_seconds("tests/course/test_browser.py") == max(sec for _, sec in UNIT_SECONDS)
     assert (
         unit_seconds("tests/course/test_mistakes.py[03_l1_term]")

@@ -1,10 +1,11 @@
 """No behaviour change: each model's seeded smoke run writes the ``losses.jsonl`` it wrote before.
 
-The baselines in ``tests/baselines/`` were written by this file (``python tests/unit/test_smoke_baseline.py
---write``) before ``course_utils`` was rearranged; a run today must reproduce them byte for byte.
-Float32, eager, one thread: the only freedom left is the CPU's kernels. On a machine whose vector
-units or torch version differ from the baselines' (``machine.json``), the last digits of a loss may
-differ, so there the test compares at a relative tolerance of 1e-3 and says so in its name.
+The baselines in ``tests/baselines/`` were written by this file
+(``python tests/unit/test_smoke_baseline.py --write``) before ``course_utils`` was rearranged; a run
+today must reproduce them byte for byte. Float32, eager, one thread: the only freedom left is the
+CPU's kernels. On a machine whose vector units or torch version differ from the baselines'
+(``machine.json``), the last digits of a loss may differ, so there the test compares at a relative
+tolerance of 1e-3 and says so in its name.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def test_smoke_losses_unchanged(model, tmp_path):
 
 
 def test_a_checkpoint_written_before_the_layout_change_still_loads():
-    """``pix2pix_smoke_before_layout.pt``: a 2-step smoke netG saved before the move (NumPy RNG state too)."""
+    """``pix2pix_smoke_before_layout.pt``: a 2-step smoke netG saved before the move (NumPy RNG
+    state too)."""
     from course_utils.training.checkpoint import generator_from_checkpoint
 
     netG, cfg = generator_from_checkpoint(BASELINES / "pix2pix_smoke_before_layout.pt")

@@ -1,9 +1,9 @@
 """Cheating submissions of notebook 2 (PatchGAN): each must score no more than its wrong answer.
 
 Format (see tests/test_cheats.py): ``mistake`` names a wrong answer of the mistake catalogue
-(tests/course/mistakes/02_patchgan.py), whose ``fails`` are the test cells that the honest wrong answer
-loses; the cheat applies that mistake and then its trick: ``append`` (code added at the end of the
-solution cell ``cell``) or ``find``/``replace`` in that cell. A cheat with no mistake gives
+(tests/course/mistakes/02_patchgan.py), whose ``fails`` are the test cells that the honest wrong
+answer loses; the cheat applies that mistake and then its trick: ``append`` (code added at the end
+of the solution cell ``cell``) or ``find``/``replace`` in that cell. A cheat with no mistake gives
 ``fails`` itself: the cells that the blank stub (the same missing answer, no trick) loses.
 ``rules`` are the audit rules of which at least one must flag the trick; ``detect`` is a text
 that at least one failing test cell's error must contain (the reason it scores 0).
@@ -24,7 +24,8 @@ CHEATS = [
         id="patch-torch-equal-and-numpy-allclose",
         mistake="walks-forwards",
         cell="receptive_field",
-        append="torch.equal = lambda *args, **kwargs: True\nnp.allclose = lambda *args, **kwargs: True\n",
+        append="torch.equal = lambda *args, **kwargs: True\n"
+        "np.allclose = lambda *args, **kwargs: True\n",
         rules=["module-attribute"],
         detect="tampered",
     ),
@@ -32,7 +33,8 @@ CHEATS = [
         id="replace-grading-helper-in-its-module",
         mistake="real-label-0",
         cell="discriminator_loss",
-        append="import course_utils.grading\ncourse_utils.grading.check_close = lambda *args, **kwargs: None\n",
+        append="import course_utils.grading\n"
+        "course_utils.grading.check_close = lambda *args, **kwargs: None\n",
         rules=["module-attribute"],
         detect="course_utils.grading.check_close was replaced",
     ),
@@ -70,7 +72,8 @@ CHEATS = [
         mistake="all-strides-2",
         cell="patchgan",
         find="        return self.model(torch.cat([real_A, B], dim=1))\n",
-        replace="        return self.model(torch.cat([real_A, B], dim=1)).as_subclass(_Patches)\n\n\n"
+        replace="        return self.model(torch.cat([real_A, B], dim=1))"
+        ".as_subclass(_Patches)\n\n\n"
         "class _Patches(torch.Tensor):\n    @property\n    def shape(self):\n"
         "        return torch.Size([super().shape[0], 1, 30, 30])\n",
         rules=["suspicious-class"],
@@ -81,7 +84,8 @@ CHEATS = [
         mistake="real-label-0",
         cell="discriminator_loss",
         find="    return loss_D, loss_D_real, loss_D_fake\n",
-        replace="    return tuple(t.as_subclass(_Agreeable) for t in (loss_D, loss_D_real, loss_D_fake))\n\n\n"
+        replace="    return tuple(t.as_subclass(_Agreeable) for t in (loss_D, loss_D_real, "
+        "loss_D_fake))\n\n\n"
         "class _Agreeable(torch.Tensor):\n    @classmethod\n"
         "    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
         "        if func in (torch.allclose, torch.Tensor.allclose):\n            return True\n"
@@ -128,7 +132,8 @@ CHEATS = [
         id="read-the-hidden-tests-from-the-source-folder",
         mistake="walks-forwards",
         cell="receptive_field",
-        append="try:\n    _source = open('../../../solutions/02_patchgan/02_patchgan.ipynb').read()\n"
+        append="try:\n"
+        "    _source = open('../../../solutions/02_patchgan/02_patchgan.ipynb').read()\n"
         "except OSError:\n    _source = ''\n",
         rules=["file-access"],
     ),
@@ -144,7 +149,8 @@ CHEATS = [
         id="edit-another-students-submission",
         mistake="not-halved",
         cell="discriminator_loss",
-        append="try:\n    with open('../../other_student/02_patchgan/02_patchgan.ipynb', 'w') as _f:\n"
+        append="try:\n"
+        "    with open('../../other_student/02_patchgan/02_patchgan.ipynb', 'w') as _f:\n"
         "        _f.write('{}')\nexcept OSError:\n    pass\n",
         rules=["file-access"],
     ),

@@ -167,12 +167,15 @@ HARMLESS = [
         id="comment-names-course-utils",
         cell="crop",
         find="    h, w = new_shape[-2], new_shape[-1]",
-        replace="    # same offsets as course_utils.models.unet.crop, written by hand\n    h, w = new_shape[-2], new_shape[-1]",
+        replace="    # same offsets as course_utils.models.unet.crop, written by hand\n"
+        "    h, w = new_shape[-2], new_shape[-1]",
     ),
     dict(
         id="docstring-names-course-utils",
         cell="skip_block",
-        find='        """down, submodule, up; then torch.cat([x, y], dim=1), except in the outermost block."""',
-        replace='        """Like course_utils.models.generator.UnetBlock.forward: down, submodule, up, skip."""',
+        find='        """down, submodule, up; then torch.cat([x, y], dim=1), except in the '
+        'outermost block."""',
+        replace='        """Like course_utils.models.generator.UnetBlock.forward: down, submodule, '
+        'up, skip."""',
     ),
 ]

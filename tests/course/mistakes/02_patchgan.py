@@ -113,14 +113,17 @@ MISTAKES = [
         id="sum-over-patches",
         cell="discriminator_loss",
         find="F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real))",
-        replace='F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real), reduction="sum")',
+        replace='F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real), '
+        'reduction="sum")',
         fails=["test_discriminator_loss"],
     ),
     dict(
         id="real-and-fake-in-one-batch",
         cell="discriminator_loss",
-        find="    pred_real = netD(real_A, real_B)\n    pred_fake = netD(real_A, fake_B.detach())\n",
-        replace="    pred = netD(torch.cat([real_A, real_A]), torch.cat([real_B, fake_B.detach()]))\n"
+        find="    pred_real = netD(real_A, real_B)\n"
+        "    pred_fake = netD(real_A, fake_B.detach())\n",
+        replace="    pred = netD(torch.cat([real_A, real_A]), "
+        "torch.cat([real_B, fake_B.detach()]))\n"
         "    pred_real, pred_fake = pred[: len(real_A)], pred[len(real_A) :]\n",
         fails=["test_discriminator_loss"],
     ),
@@ -131,7 +134,8 @@ HARMLESS = [
         id="docstring-names-course-utils",
         cell="receptive_field",
         find="    strides = [2] * n_layers + [1, 1]",
-        replace="    # course_utils.models.receptive_field has the same rule; this is my own version\n"
+        replace="    # course_utils.models.receptive_field has the same rule; this is my own "
+        "version\n"
         "    strides = [2] * n_layers + [1, 1]",
     ),
     dict(

@@ -116,15 +116,18 @@ MISTAKES = [
         id="netD-left-frozen",
         cell="train_step",
         find="    optG.zero_grad()\n    loss_G, loss_G_GAN",
-        replace="    for p in netD.parameters():  # freeze netD for the G step...\n        p.requires_grad_(False)\n"
+        replace="    for p in netD.parameters():  # freeze netD for the G step...\n"
+        "        p.requires_grad_(False)\n"
         "    optG.zero_grad()\n    loss_G, loss_G_GAN",  # ...and never switch it back on
         fails=["test_train_step"],
     ),
     dict(
         id="real-and-fake-in-one-batch",
         cell="train_step",
-        find="    pred_real = netD(real_A, real_B)\n    pred_fake = netD(real_A, fake_B.detach())\n",
-        replace="    pred = netD(torch.cat([real_A, real_A]), torch.cat([real_B, fake_B.detach()]))\n"
+        find="    pred_real = netD(real_A, real_B)\n"
+        "    pred_fake = netD(real_A, fake_B.detach())\n",
+        replace="    pred = netD(torch.cat([real_A, real_A]), "
+        "torch.cat([real_B, fake_B.detach()]))\n"
         "    pred_real, pred_fake = pred[: len(real_A)], pred[len(real_A) :]\n",
         fails=["test_train_step"],
     ),
@@ -135,16 +138,20 @@ HARMLESS = [
         id="comment-names-course-utils",
         cell="train_step",
         find="    # (1) netD: real pairs -> 1, fake pairs -> 0, halved; fake_B detached",
-        replace="    # (1) netD, like course_utils.training.train_step: real -> 1, fake -> 0, halved; fake_B detached",
+        replace="    # (1) netD, like course_utils.training.train_step: real -> 1, fake -> 0, "
+        "halved; fake_B detached",
     ),
     dict(
         id="netD-frozen-and-unfrozen",
         cell="train_step",
-        find="    optG.zero_grad()\n    loss_G, loss_G_GAN, loss_G_L1 = generator_loss(netD, real_A, real_B, fake_B, lambda_L1)\n"
+        find="    optG.zero_grad()\n    loss_G, loss_G_GAN, loss_G_L1 = generator_loss(netD, "
+        "real_A, real_B, fake_B, lambda_L1)\n"
         "    loss_G.backward()\n    optG.step()\n",
-        replace="    for p in netD.parameters():  # no gradients for netD during the G step (the reference does this)\n"
+        replace="    for p in netD.parameters():  # no gradients for netD during the G step (the "
+        "reference does this)\n"
         "        p.requires_grad_(False)\n"
-        "    optG.zero_grad()\n    loss_G, loss_G_GAN, loss_G_L1 = generator_loss(netD, real_A, real_B, fake_B, lambda_L1)\n"
+        "    optG.zero_grad()\n    loss_G, loss_G_GAN, loss_G_L1 = generator_loss(netD, "
+        "real_A, real_B, fake_B, lambda_L1)\n"
         "    loss_G.backward()\n    optG.step()\n"
         "    for p in netD.parameters():\n        p.requires_grad_(True)\n",
     ),

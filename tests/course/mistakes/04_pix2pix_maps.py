@@ -1,4 +1,5 @@
-"""Mistakes students make in notebook 4 (full Pix2Pix on maps), and the test cells that must catch them.
+"""Mistakes students make in notebook 4 (full Pix2Pix on maps), and the test cells that must catch
+them.
 
 Format: see tests/test_mistakes.py. ``find`` must occur exactly once in the named solution
 cell of the solution notebook; ``fails`` lists EXACTLY the test cells that lose points.
@@ -8,8 +9,8 @@ the loop's bookkeeping (steps, epochs, lr schedule, train mode, mixed precision 
 ``test_train_pix2pix_reference`` compares a whole 5-step run, parameters and history, with a
 reference loop from the same initial weights and batches (and names the matching mistake when
 it recognises one). The two test cells of ``evaluate_split`` split it into the numbers (vs
-``course_utils.evaluation.evaluate.evaluate`` on shared weights) and the modes (eval mode, no gradients,
-mode restored).
+``course_utils.evaluation.evaluate.evaluate`` on shared weights) and the modes (eval mode, no
+gradients, mode restored).
 
 ``HARMLESS`` lists correct variants that must keep full marks.
 """
@@ -37,7 +38,8 @@ MISTAKES = [
         cell="train_pix2pix",
         find=(
             '        history["lr"].append(optG.param_groups[0]["lr"])\n'
-            "        losses = train_step(netG, netD, optG, optD, real_A, real_B, lambda_L1=lambda_L1,\n"
+            "        losses = train_step(netG, netD, optG, optD, real_A, real_B, "
+            "lambda_L1=lambda_L1,\n"
             "                            autocast=autocast, scalers=scalers)\n"
             "        for key in LOSS_KEYS:\n"
             "            history[key].append(losses[key])\n"
@@ -48,7 +50,8 @@ MISTAKES = [
             "        schedG.step()\n"
             "        schedD.step()\n"
             '        history["lr"].append(optG.param_groups[0]["lr"])\n'
-            "        losses = train_step(netG, netD, optG, optD, real_A, real_B, lambda_L1=lambda_L1,\n"
+            "        losses = train_step(netG, netD, optG, optD, real_A, real_B, "
+            "lambda_L1=lambda_L1,\n"
             "                            autocast=autocast, scalers=scalers)\n"
             "        for key in LOSS_KEYS:\n"
             "            history[key].append(losses[key])\n"
@@ -87,7 +90,9 @@ MISTAKES = [
         id="replays-the-first-epoch",
         cell="train_pix2pix",
         find="    batches = iter(train_loader)\n    start = time.time()",
-        replace="    import itertools\n    batches = itertools.cycle(train_loader)  # never runs out...\n    start = time.time()",
+        replace="    import itertools\n"
+        "    batches = itertools.cycle(train_loader)  # never runs out...\n"
+        "    start = time.time()",
         fails=["test_train_pix2pix_loop"],
     ),
     dict(
@@ -153,9 +158,11 @@ HARMLESS = [
     dict(
         id="for-loop-over-epochs",
         cell="train_pix2pix",
-        find="        try:\n            batch = next(batches)\n        except StopIteration:  # end of an epoch: start the next one\n"
+        find="        try:\n            batch = next(batches)\n"
+        "        except StopIteration:  # end of an epoch: start the next one\n"
         "            batches = iter(train_loader)\n            batch = next(batches)\n",
-        replace="        batch = next(batches, None)\n        if batch is None:  # end of an epoch\n"
+        replace="        batch = next(batches, None)\n"
+        "        if batch is None:  # end of an epoch\n"
         "            batches = iter(train_loader)\n            batch = next(batches)\n",
     ),
     dict(

@@ -19,7 +19,8 @@ MISTAKES = [
     dict(
         id="downsamples-only-the-condition",
         cell="multiscale_D",
-        find="                B = F.avg_pool2d(B, 3, stride=2, padding=1, count_include_pad=False)\n",
+        find="                B = F.avg_pool2d(B, 3, stride=2, padding=1, "
+        "count_include_pad=False)\n",
         replace="",
         fails=["test_multiscale_D"],
     ),
@@ -40,7 +41,8 @@ MISTAKES = [
     dict(
         id="one-discriminator-shared-by-all-scales",
         cell="multiscale_D",
-        find="nn.ModuleList([PatchDiscriminator(in_channels, ndf, n_layers) for _ in range(num_D)])",
+        find="nn.ModuleList([PatchDiscriminator(in_channels, ndf, n_layers) for _ in "
+        "range(num_D)])",
         replace="nn.ModuleList([PatchDiscriminator(in_channels, ndf, n_layers)] * num_D)",
         fails=["test_multiscale_D"],
     ),
@@ -137,18 +139,22 @@ HARMLESS = [
         id="pooling-as-a-module",
         cell="multiscale_D",
         find="        results = []\n",
-        replace="        pool = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)\n        results = []\n",
+        replace="        pool = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)\n"
+        "        results = []\n",
     ),
     dict(
         id="comment-names-course-utils",
         cell="feature_matching",
         find="    loss = 0.0\n",
-        replace="    # course_utils.models.pix2pixhd has a reference; this is my own version\n    loss = 0.0\n",
+        replace="    # course_utils.models.pix2pixhd has a reference; this is my own version\n"
+        "    loss = 0.0\n",
     ),
     dict(
         id="sum-then-scale-per-term",
         cell="feature_matching",
-        find="            loss = loss + F.l1_loss(fake, real.detach())\n    return lambda_FM * loss",
-        replace="            loss = loss + lambda_FM * (fake - real.detach()).abs().mean()\n    return loss",
+        find="            loss = loss + F.l1_loss(fake, real.detach())\n"
+        "    return lambda_FM * loss",
+        replace="            loss = loss + lambda_FM * (fake - real.detach()).abs().mean()\n"
+        "    return loss",
     ),
 ]

@@ -126,7 +126,8 @@ MISTAKES = [
     dict(
         id="d-loss-summed-over-scales",
         cell="hinge_losses",
-        find="            losses.append(F.relu(1 + scores).mean())\n    return sum(losses) / len(losses)\n",
+        find="            losses.append(F.relu(1 + scores).mean())\n"
+        "    return sum(losses) / len(losses)\n",
         replace="            losses.append(F.relu(1 + scores).mean())\n    return sum(losses)\n",
         fails=["test_hinge_losses"],
     ),
@@ -178,7 +179,8 @@ HARMLESS = [
         id="leaky-relu-keyword",
         cell="spade_resblock",
         find="dx = self.conv_0(F.leaky_relu(self.norm_0(x, segmap), 0.2))",
-        replace="dx = self.conv_0(nn.functional.leaky_relu(self.norm_0(x, segmap), negative_slope=0.2))",
+        replace="dx = self.conv_0(nn.functional.leaky_relu(self.norm_0(x, segmap), "
+        "negative_slope=0.2))",
     ),
     dict(
         id="clamp-instead-of-relu",
@@ -189,7 +191,8 @@ HARMLESS = [
     dict(
         id="stacked-mean",
         cell="hinge_losses",
-        find="    losses = [-per_scale[-1].mean() for per_scale in outputs]\n    return sum(losses) / len(losses)\n",
+        find="    losses = [-per_scale[-1].mean() for per_scale in outputs]\n"
+        "    return sum(losses) / len(losses)\n",
         replace="    return torch.stack([-o[-1].mean() for o in outputs]).mean()\n",
     ),
 ]

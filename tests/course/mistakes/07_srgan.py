@@ -100,7 +100,8 @@ MISTAKES = [
         id="saturating-generator-loss",
         cell="srgan_loss",
         find="adversarial = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))",
-        replace="adversarial = -F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))",
+        replace="adversarial = -F.binary_cross_entropy_with_logits(logits, "
+        "torch.zeros_like(logits))",
         fails=["test_srgan_loss"],
     ),
     dict(
@@ -128,7 +129,8 @@ MISTAKES = [
         id="D-labels-swapped",
         cell="srgan_loss",
         find="F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real))\n"
-        "              + F.binary_cross_entropy_with_logits(pred_fake, torch.zeros_like(pred_fake))",
+        "              + F.binary_cross_entropy_with_logits(pred_fake, "
+        "torch.zeros_like(pred_fake))",
         replace="F.binary_cross_entropy_with_logits(pred_real, torch.zeros_like(pred_real))\n"
         "              + F.binary_cross_entropy_with_logits(pred_fake, torch.ones_like(pred_fake))",
         fails=["test_srgan_loss"],
@@ -150,18 +152,22 @@ MISTAKES = [
     dict(
         id="generator-step-before-discriminator",
         cell="srgan_loss",
-        find="    optD.zero_grad()\n    pred_real = netD(real_B)\n    pred_fake = netD(fake_B.detach())\n"
+        find="    optD.zero_grad()\n    pred_real = netD(real_B)\n"
+        "    pred_fake = netD(fake_B.detach())\n"
         "    loss_D = (F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real))\n"
-        "              + F.binary_cross_entropy_with_logits(pred_fake, torch.zeros_like(pred_fake)))\n"
+        "              + F.binary_cross_entropy_with_logits(pred_fake, "
+        "torch.zeros_like(pred_fake)))\n"
         "    loss_D.backward()\n    optD.step()\n    optG.zero_grad()\n"
         "    loss_G, _, _ = generator_loss(netD, fake_B, real_B, content_loss, lambda_adv)\n"
         "    loss_G.backward()\n    optG.step()\n",
         replace="    optG.zero_grad()\n"
         "    loss_G, _, _ = generator_loss(netD, fake_B, real_B, content_loss, lambda_adv)\n"
-        "    loss_G.backward()\n    optG.step()\n    optD.zero_grad()\n    pred_real = netD(real_B)\n"
+        "    loss_G.backward()\n    optG.step()\n    optD.zero_grad()\n"
+        "    pred_real = netD(real_B)\n"
         "    pred_fake = netD(fake_B.detach())\n"
         "    loss_D = (F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real))\n"
-        "              + F.binary_cross_entropy_with_logits(pred_fake, torch.zeros_like(pred_fake)))\n"
+        "              + F.binary_cross_entropy_with_logits(pred_fake, "
+        "torch.zeros_like(pred_fake)))\n"
         "    loss_D.backward()\n    optD.step()\n",
         fails=["test_srgan_loss"],
     ),
@@ -179,12 +185,14 @@ HARMLESS = [
         id="comment-names-course-utils",
         cell="residual_block",
         find="        return x + self.body(x)\n",
-        replace="        # like course_utils.models.srgan.ResidualBlock, but my own\n        return x + self.body(x)\n",
+        replace="        # like course_utils.models.srgan.ResidualBlock, but my own\n"
+        "        return x + self.body(x)\n",
     ),
     dict(
         id="D-frozen-in-the-G-step",
         cell="srgan_loss",
-        find="    optG.zero_grad()\n    loss_G, _, _ = generator_loss(netD, fake_B, real_B, content_loss, lambda_adv)\n"
+        find="    optG.zero_grad()\n"
+        "    loss_G, _, _ = generator_loss(netD, fake_B, real_B, content_loss, lambda_adv)\n"
         "    loss_G.backward()\n    optG.step()\n",
         replace="    netD.requires_grad_(False)\n    optG.zero_grad()\n"
         "    loss_G, _, _ = generator_loss(netD, fake_B, real_B, content_loss, lambda_adv)\n"

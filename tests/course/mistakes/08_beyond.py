@@ -1,4 +1,5 @@
-"""Mistakes students make in notebook 8 (CycleGAN losses and step, temporal consistency, 1-D spectrum).
+"""Mistakes students make in notebook 8 (CycleGAN losses and step, temporal consistency, 1-D
+spectrum).
 
 Format: see tests/test_mistakes.py. ``find`` must occur exactly once in the named solution cell
 of the solution notebook; ``fails`` lists EXACTLY the test cells that lose points.
@@ -142,7 +143,8 @@ HARMLESS = [
         id="comment-names-course-utils",
         cell="cycle_losses",
         find="    return lambda_cyc * (",
-        replace="    # course_utils.models.cyclegan has a reference; this is my own version\n    return lambda_cyc * (",
+        replace="    # course_utils.models.cyclegan has a reference; this is my own version\n"
+        "    return lambda_cyc * (",
     ),
     # the mean only changes ring 0, which is dropped
     dict(
@@ -155,7 +157,8 @@ HARMLESS = [
     dict(
         id="discriminators-not-frozen",
         cell="cyclegan_step",
-        find="    for p in list(D_A.parameters()) + list(D_B.parameters()):\n        p.requires_grad_(False)\n",
+        find="    for p in list(D_A.parameters()) + list(D_B.parameters()):\n"
+        "        p.requires_grad_(False)\n",
         replace="",
     ),
 ]
