@@ -7,7 +7,8 @@ The folders follow the flow of the work, each importing only those before it:
   and ``images`` (the one list of image extensions).
 - ``course_utils.models``: networks only. ``unet`` (Ronneberger et al. 2015), ``generator``
   (``define_G``, the Pix2Pix ``netG``), ``discriminator`` (``define_D``, the PatchGAN ``netD``),
-  ``pix2pixhd``, ``spade``, ``srgan``, ``cyclegan``, ``vgg``, ``published`` (the authors' key names).
+  ``pix2pixhd``, ``spade``, ``srgan``, ``cyclegan``, ``vgg``, ``published`` (the authors' key
+  names).
 - ``course_utils.losses``: one ``GANLoss`` (bce, lsgan, hinge), Pix2Pix's equation 4, SRGAN's
   perceptual loss, feature matching, the VGG losses, cycle/identity, KL.
 - ``course_utils.training``: ``train`` (the one loop), ``TrainConfig`` and ``config_from_preset``,
