@@ -151,25 +151,20 @@ def _collect() -> dict[str, tuple]:
             return
         entries[desc] = (getter, obj, _code_signature(obj))
 
-    for name in _TORCH_NAMES:
-        add(f"torch.{name}", lambda n=name: getattr(torch, n))
-    for name in _TENSOR_NAMES:
-        add(f"torch.Tensor.{name}", lambda n=name: _static(torch.Tensor, n))
-    for name in _MODULE_NAMES:
-        add(f"torch.nn.Module.{name}", lambda n=name: _static(nn.Module, n))
-    for name in _F_NAMES:
-        add(f"torch.nn.functional.{name}", lambda n=name: getattr(F, n))
-    for name in _NUMPY_NAMES:
-        add(f"numpy.{name}", lambda n=name: getattr(np, n))
+    # (description prefix, names, the object that holds them, how to look one up)
+    lookups = (
+        ("torch", _TORCH_NAMES, torch, getattr),
+        ("torch.Tensor", _TENSOR_NAMES, torch.Tensor, _static),
+        ("torch.nn.Module", _MODULE_NAMES, nn.Module, _static),
+        ("torch.nn.functional", _F_NAMES, F, getattr), ("numpy", _NUMPY_NAMES, np, getattr),
+        ("numpy.ndarray", _NDARRAY_NAMES, np.ndarray, _static),
+        ("builtins", _BUILTIN_NAMES, builtins, getattr), ("math", _MATH_NAMES, math, getattr),
+        ("operator", _OPERATOR_NAMES, operator, getattr),
+    )
+    for prefix, names, owner, look_up in lookups:
+        for name in names:
+            add(f"{prefix}.{name}", lambda n=name, o=owner, g=look_up: g(o, n))
     add("numpy.testing.assert_allclose", lambda: np.testing.assert_allclose)
-    for name in _NDARRAY_NAMES:
-        add(f"numpy.ndarray.{name}", lambda n=name: _static(np.ndarray, n))
-    for name in _BUILTIN_NAMES:
-        add(f"builtins.{name}", lambda n=name: getattr(builtins, n))
-    for name in _MATH_NAMES:
-        add(f"math.{name}", lambda n=name: getattr(math, n))
-    for name in _OPERATOR_NAMES:
-        add(f"operator.{name}", lambda n=name: getattr(operator, n))
     for name in _SYS_MODULES:
         add(f"sys.modules[{name!r}]", lambda n=name: sys.modules[n])
     add("sys.modules", lambda: sys.modules)

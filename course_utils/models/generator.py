@@ -161,16 +161,9 @@ class UnetGenerator(nn.Module):
         return self.model(real_A)
 
 
-def define_G(
-    netG: str = "unet_256",
-    in_channels: int = 3,
-    out_channels: int = 3,
-    ngf: int = 64,
-    norm: str = "batch",
-    dropout: float = 0.5,
-    init_gain: float = 0.02,
-    skips: bool = True,
-) -> UnetGenerator:
+def define_G(netG: str = "unet_256", in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
+             norm: str = "batch", dropout: float = 0.5, init_gain: float = 0.02,
+             skips: bool = True) -> UnetGenerator:
     """Build and initialise a U-Net generator by name.
 
     Args:

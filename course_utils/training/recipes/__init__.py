@@ -191,6 +191,49 @@ def get_recipe(cfg) -> ModelRecipe:
     return recipe_class(cfg.model)(cfg)
 
 
+def discriminator_step(netD, optD, cond, real_B, fake_B, d_loss, *, ctx, scaler, halve: bool):
+    """One update of a conditional (multi-scale) discriminator on a real and a fake pair.
+
+    ``d_loss(outputs, target_is_real)`` scores ``netD(cond, B)``; ``fake_B`` is detached, so no
+    gradient reaches the generator. ``halve``: ``0.5 * (real + fake)`` (Pix2PixHD's code) instead of
+    the sum (SPADE's hinge loss). Returns ``(netD(cond, real_B), d_real, d_fake)``: the real outputs
+    are what feature matching compares the fakes with.
+    """
+    from course_utils.models.init import set_requires_grad
+    from course_utils.training.precision import backward_and_step
+
+    set_requires_grad(netD, True)
+    optD.zero_grad(set_to_none=True)
+    with ctx():
+        pred_real = netD(cond, real_B)
+        pred_fake = netD(cond, fake_B.detach())
+        d_real, d_fake = d_loss(pred_real, True), d_loss(pred_fake, False)
+        loss_D = 0.5 * (d_real + d_fake) if halve else d_real + d_fake
+    backward_and_step(optD, loss_D, scaler)
+    return pred_real, d_real, d_fake
+
+
+def generator_gan_terms(netD, cond, fake_B, real_B, pred_real, g_loss, lambda_FM: float, vgg=None,
+                        lambda_VGG: float = 0.0):
+    """The generator's adversarial, feature-matching and VGG terms against a multi-scale ``netD``.
+
+    Call it inside the step's autocast, with ``netD`` frozen. ``g_loss(outputs)`` is the
+    generator's GAN loss on ``netD(cond, fake_B)``; ``pred_real`` the real outputs of
+    :func:`discriminator_step` (their features are the feature-matching targets). Returns
+    ``(g_gan, g_fm, g_vgg)``, the last two weighted (``g_vgg`` is 0 without ``vgg``).
+    """
+    import torch
+
+    from course_utils.losses.perceptual import feature_matching_loss
+
+    pred_fake = netD(cond, fake_B)
+    g_gan = g_loss(pred_fake)
+    g_fm = feature_matching_loss(pred_real, pred_fake, lambda_FM)
+    g_vgg = (lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0
+             else torch.zeros(()))
+    return g_gan, g_fm, g_vgg
+
+
 def all_options() -> dict[str, tuple[Option, tuple[str, ...]]]:
     """Every recipe's options by flag: ``{flag: (option, names of the models that declare it)}``."""
     found: dict[str, tuple[Option, tuple[str, ...]]] = {}
@@ -201,4 +244,5 @@ def all_options() -> dict[str, tuple[Option, tuple[str, ...]]]:
     return found
 
 
-__all__ = ["MODELS", "ModelRecipe", "Option", "all_options", "get_recipe", "recipe_class"]
+__all__ = ["MODELS", "ModelRecipe", "Option", "all_options", "discriminator_step",
+           "generator_gan_terms", "get_recipe", "recipe_class"]

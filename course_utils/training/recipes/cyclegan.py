@@ -171,6 +171,12 @@ PRESETS: dict[str, dict] = {
 }
 
 
+# One panel of losses.png per entry: (title, keys)
+CYCLEGAN_PLOT = (("adversarial (LSGAN): generators summed, each D halved",
+                  ("G_GAN", "D_A", "D_B")),
+                 ("cycle and identity L1 (weighted)", ("G_cyc", "G_idt")))
+
+
 class CycleGANRecipe(ModelRecipe):
     """Two generators (A->B, B->A), two PatchGANs, LSGAN + ``lambda_cyc`` * cycle + identity,
     unpaired batches."""
@@ -184,9 +190,7 @@ class CycleGANRecipe(ModelRecipe):
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS
-    plot_groups = (("adversarial (LSGAN): generators summed, each D halved",
-                    ("G_GAN", "D_A", "D_B")),
-                   ("cycle and identity L1 (weighted)", ("G_cyc", "G_idt")))
+    plot_groups = CYCLEGAN_PLOT
     unpaired = True
 
     def __init__(self, cfg):

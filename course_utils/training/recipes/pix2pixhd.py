@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import contextlib
 
-import torch
 import torch.nn.functional as F
 
 from course_utils.errors import CourseError
 from course_utils.losses.gan import lsgan_loss
-from course_utils.losses.perceptual import VGGLoss, feature_matching_loss
+from course_utils.losses.perceptual import VGGLoss
 from course_utils.models.init import set_requires_grad, unwrap
 from course_utils.models.pix2pixhd import (
     define_D_hd,
@@ -42,7 +41,12 @@ from course_utils.models.pix2pixhd import (
     vgg19_weights_path,
 )
 from course_utils.training.precision import backward_and_step
-from course_utils.training.recipes import ModelRecipe, Option
+from course_utils.training.recipes import (
+    ModelRecipe,
+    Option,
+    discriminator_step,
+    generator_gan_terms,
+)
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "D_real", "D_fake")
 MODEL_FIELDS = ("ngf", "ngf_local", "n_downsample_global", "n_blocks_global", "n_blocks_local",
@@ -91,8 +95,6 @@ def stage_at(progress: float, global_fraction: float, freeze_global_fraction: fl
     return "joint"
 
 
-
-
 def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint",
                   lambda_FM: float = 10.0, lambda_VGG: float = 0.0, vgg=None, autocast=None,
                   scalers=None) -> dict:
@@ -138,24 +140,15 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
         else:
             fake_B = netG(real_A, stage=stage)
 
-    set_requires_grad(netD, True)
-    optD.zero_grad(set_to_none=True)
-    with ctx():
-        pred_real = netD(real_A, real_B)
-        pred_fake = netD(real_A, fake_B.detach())
-        d_real, d_fake = lsgan_loss(pred_real, True), lsgan_loss(pred_fake, False)
-        loss_D = 0.5 * (d_real + d_fake)
-    backward_and_step(optD, loss_D, scaler_D)
+    pred_real, d_real, d_fake = discriminator_step(netD, optD, real_A, real_B, fake_B, lsgan_loss,
+                                                   ctx=ctx, scaler=scaler_D, halve=True)
 
     set_requires_grad(netD, False)
     optG.zero_grad(set_to_none=True)
     with ctx():
-        pred_fake = netD(real_A, fake_B)
-        g_gan = lsgan_loss(pred_fake, True)
-        # real features: detached targets
-        g_fm = feature_matching_loss(pred_real, pred_fake, lambda_FM)
-        g_vgg = (lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0
-                 else torch.zeros(()))
+        g_gan, g_fm, g_vgg = generator_gan_terms(netD, real_A, fake_B, real_B, pred_real,
+                                                 lambda p: lsgan_loss(p, True), lambda_FM, vgg,
+                                                 lambda_VGG)
         loss_G = g_gan + g_fm + g_vgg
     backward_and_step(optG, loss_G, scaler_G, drop_grads=idle)
     set_requires_grad(netD, True)
@@ -183,6 +176,12 @@ def vgg_loss_if_available(model: str, lambda_VGG: float, device, is_main: bool) 
     return None
 
 
+# One panel of losses.png per entry: (title, keys)
+PIX2PIXHD_PLOT = (("adversarial losses (LSGAN, summed over scales)",
+                   ("G_GAN", "D_real", "D_fake")),
+                  ("feature matching and VGG (weighted)", ("G_FM", "G_VGG")))
+
+
 class Pix2PixHDRecipe(ModelRecipe):
     """Coarse-to-fine ``netG`` (G1 + G2), multi-scale ``netD``, LSGAN + feature matching (+ VGG)."""
 
@@ -192,9 +191,7 @@ class Pix2PixHDRecipe(ModelRecipe):
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS
-    plot_groups = (("adversarial losses (LSGAN, summed over scales)",
-                    ("G_GAN", "D_real", "D_fake")),
-                   ("feature matching and VGG (weighted)", ("G_FM", "G_VGG")))
+    plot_groups = PIX2PIXHD_PLOT
     ddp_find_unused_parameters = True
 
     def __init__(self, cfg):

@@ -27,13 +27,17 @@ import torch
 from course_utils.errors import CourseError
 from course_utils.evaluation.palette import FACADES_COLOURS
 from course_utils.losses.gan import hinge_d_loss, hinge_g_loss
-from course_utils.losses.perceptual import feature_matching_loss
 from course_utils.losses.pixel import kl_divergence
 from course_utils.models.init import set_requires_grad, unwrap
 from course_utils.models.spade import define_D_spade, define_G_spade
 from course_utils.training.execution import adam
 from course_utils.training.precision import backward_and_step
-from course_utils.training.recipes import ModelRecipe, Option
+from course_utils.training.recipes import (
+    ModelRecipe,
+    Option,
+    discriminator_step,
+    generator_gan_terms,
+)
 from course_utils.training.recipes.pix2pixhd import vgg_loss_if_available
 
 LOSS_KEYS = ("G_GAN", "G_FM", "G_VGG", "G_KLD", "D_real", "D_fake")
@@ -102,23 +106,15 @@ def spade_train_step(netG, netD, optG, optD, real_A, real_B, *, lambda_FM: float
         else:
             fake_B, mu, logvar = netG(real_A), None, None
 
-    set_requires_grad(netD, True)
-    optD.zero_grad(set_to_none=True)
-    with ctx():
-        pred_real = netD(seg, real_B)
-        pred_fake = netD(seg, fake_B.detach())
-        d_real, d_fake = hinge_d_loss(pred_real, True), hinge_d_loss(pred_fake, False)
-    backward_and_step(optD, d_real + d_fake, scaler_D)
+    pred_real, d_real, d_fake = discriminator_step(netD, optD, seg, real_B, fake_B, hinge_d_loss,
+                                                   ctx=ctx, scaler=scaler_D, halve=False)
 
     set_requires_grad(netD, False)
     optG.zero_grad(set_to_none=True)
     with ctx():
-        pred_fake = netD(seg, fake_B)
-        g_gan = hinge_g_loss(pred_fake)
-        # real features detached inside
-        g_fm = feature_matching_loss(pred_real, pred_fake, lambda_FM / num_D)
-        g_vgg = (lambda_VGG * vgg(fake_B, real_B) if vgg is not None and lambda_VGG > 0
-                 else torch.zeros(()))
+        # feature matching weighted lambda_FM / num_D, as the official code
+        g_gan, g_fm, g_vgg = generator_gan_terms(netD, seg, fake_B, real_B, pred_real, hinge_g_loss,
+                                                 lambda_FM / num_D, vgg, lambda_VGG)
         g_kld = lambda_KLD * kl_divergence(mu, logvar) if mu is not None else torch.zeros(())
         loss_G = g_gan + g_fm + g_vgg.to(g_gan.device) + g_kld.to(g_gan.device)
     backward_and_step(optG, loss_G, scaler_G)
