@@ -132,6 +132,28 @@ MISTAKES = [
         replace="nn.ZeroPad2d(3), nn.Conv2d(in_channels, ngf_local, 7)",
         fails=["test_local_enhancer"],
     ),
+    # --- the coarse-to-fine schedule --------------------------------------------------------------
+    dict(
+        id="stage-boundary-inclusive",
+        cell="schedule",
+        find="    if progress < global_fraction:\n",
+        replace="    if progress <= global_fraction:\n",
+        fails=["test_schedule"],
+    ),
+    dict(
+        id="joint-trains-the-unused-g1-head",
+        cell="schedule",
+        find='        return [p for n, p in named if not n.startswith("global_net.head.")]',
+        replace="        return [p for n, p in named]",
+        fails=["test_schedule"],
+    ),
+    dict(
+        id="frozen-stage-trains-g1-too",
+        cell="schedule",
+        find='        return [p for n, p in named if not n.startswith("global_net.")]',
+        replace="        return [p for n, p in named]",
+        fails=["test_schedule"],
+    ),
 ]
 
 HARMLESS = [

@@ -166,6 +166,28 @@ MISTAKES = [
         replace="losses = [-per_scale[-1].mean() for per_scale in outputs[:1]]",
         fails=["test_hinge_losses"],
     ),
+    # --- the style encoder's sampling and KL term ------------------------------------------------
+    dict(
+        id="sigma-is-exp-logvar",
+        cell="vae_sampling",
+        find="torch.randn_like(mu) * torch.exp(0.5 * logvar)",
+        replace="torch.randn_like(mu) * torch.exp(logvar)",
+        fails=["test_vae_sampling"],
+    ),
+    dict(
+        id="samples-z-without-the-trick",
+        cell="vae_sampling",
+        find="    return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)",
+        replace="    return (mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)).detach()",
+        fails=["test_vae_sampling"],
+    ),
+    dict(
+        id="kl-averaged-not-summed",
+        cell="vae_sampling",
+        find="-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())",
+        replace="-0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())",
+        fails=["test_vae_sampling"],
+    ),
 ]
 
 HARMLESS = [

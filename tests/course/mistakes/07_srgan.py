@@ -171,6 +171,42 @@ MISTAKES = [
         "    loss_D.backward()\n    optD.step()\n",
         fails=["test_srgan_loss"],
     ),
+    # --- the VGG content loss and PSNR on Y -------------------------------------------------------
+    dict(
+        id="vgg-stops-before-the-relu",
+        cell="vgg54_loss",
+        find="self.features = features[:36].eval()",
+        replace="self.features = features[:35].eval()",
+        fails=["test_vgg54_loss"],
+    ),
+    dict(
+        id="vgg-without-imagenet-normalisation",
+        cell="vgg54_loss",
+        find="return self.features(((x.float() + 1) / 2 - self.mean) / self.std)",
+        replace="return self.features(x.float())",
+        fails=["test_vgg54_loss"],
+    ),
+    dict(
+        id="vgg-target-features-not-detached",
+        cell="vgg54_loss",
+        find="F.mse_loss(phi(fake_B), phi(real_B).detach())",
+        replace="F.mse_loss(phi(fake_B), phi(real_B))",
+        fails=["test_vgg54_loss"],
+    ),
+    dict(
+        id="luma-without-the-offset",
+        cell="psnr_y",
+        find="    y = 16 + (65.481",
+        replace="    y = 0 + (65.481",
+        fails=["test_psnr_y"],
+    ),
+    dict(
+        id="psnr-of-the-batch-mse",
+        cell="psnr_y",
+        find="    mse = ((yr - yf) ** 2).mean(axis=(1, 2))",
+        replace="    mse = ((yr - yf) ** 2).mean() + 0 * yr[:, 0, 0]",
+        fails=["test_psnr_y"],
+    ),
 ]
 
 HARMLESS = [

@@ -136,6 +136,28 @@ MISTAKES = [
         replace="torch.floor(torch.sqrt(",
         fails=["test_radial_spectrum"],
     ),
+    # --- the image pool ---------------------------------------------------------------------------
+    dict(
+        id="pool-swaps-below-one-half",
+        cell="image_pool",
+        find="            elif random.random() > 0.5:",
+        replace="            elif random.random() < 0.5:",
+        fails=["test_image_pool"],
+    ),
+    dict(
+        id="pool-keeps-the-graph",
+        cell="image_pool",
+        find="        for image in images.detach():",
+        replace="        for image in images:",
+        fails=["test_image_pool"],
+    ),
+    dict(
+        id="pool-never-stores-the-new-image",
+        cell="image_pool",
+        find="                self.images[i] = image\n",
+        replace="",
+        fails=["test_image_pool"],
+    ),
 ]
 
 HARMLESS = [
