@@ -52,6 +52,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", choices=("paper", "cpu-quick", "cpu", "smoke"), default="paper")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--no-record", action="store_true",
+                   help="print only; no record in results/adam_step.jsonl")
     a = p.parse_args()
     makers = {
         "course": lambda ps: ChannelsLastFusedAdam(ps, lr=2e-4, betas=BETAS),
@@ -69,21 +71,21 @@ def main() -> None:
             opt.step()
             times[name].append(time.perf_counter() - t0)
     diff = max((x - y).abs().max().item() for x, y in zip(params["course"], params["torch_fused"]))
-    print(
-        json.dumps(
-            {
-                "config": a.config,
-                "parameters": sum(p.numel() for p in params["course"]),
-                "ms_per_step": {k: round(1000 * statistics.median(v), 1) for k, v in times.items()},
-                "rounds_ms": {k: [round(1000 * x, 1) for x in v] for k, v in times.items()},
-                "max_param_difference_course_vs_torch_fused": diff,
-                "threads": torch.get_num_threads(),
-                "torch": torch.__version__,
-                "date": date.today().isoformat(),
-            }
-        )
-    )
+    numbers = {
+        "config": a.config,
+        "parameters": sum(p.numel() for p in params["course"]),
+        "ms_per_step": {k: round(1000 * statistics.median(v), 1) for k, v in times.items()},
+        "rounds_ms": {k: [round(1000 * x, 1) for x in v] for k, v in times.items()},
+        "max_param_difference_course_vs_torch_fused": diff,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "date": date.today().isoformat(),
+    }
+    print(json.dumps(numbers))
+    if not a.no_record:
+        from course_utils.results import append_record
 
+        append_record("adam_step", numbers)
 
 if __name__ == "__main__":
     main()

@@ -68,6 +68,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--blank", action="store_true", help="grade the blank release instead")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course folder")
+    parser.add_argument("--no-record", action="store_true",
+                        help="print only; no record in results/grading_time.jsonl")
     args = parser.parse_args(argv)
 
     rel = _release_module()
@@ -125,6 +127,10 @@ def main(argv=None) -> int:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))
+    if not args.no_record:
+        from course_utils.results import append_record
+
+        append_record("grading_time", result)
     return 0
 
 

@@ -375,6 +375,7 @@ def test_adam_benchmark_prints_one_json_line_with_the_same_update():
             "smoke",
             "--rounds",
             "2",
+            "--no-record",
         ],
         capture_output=True,
         text=True,
