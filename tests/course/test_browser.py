@@ -251,6 +251,26 @@ PROMPTS_JS = """() => Array.from(document.querySelectorAll(
                         .map(e => e.textContent.trim())"""
 
 
+def dismiss_dialogs(page, path: str) -> None:
+    """Close any modal JupyterLab dialog (e.g. a first-start prompt) that would block the menus.
+
+    Its text is appended to ``artifacts()/dialogs.txt`` so that an unexpected one can be read.
+    """
+    for _ in range(3):
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count() == 0:
+            return
+        text = " ".join(dialog.first.inner_text().split())[:300]
+        with open(artifacts() / "dialogs.txt", "a") as f:
+            f.write(f"{path}: {text}\n")
+        buttons = dialog.first.locator(".jp-Dialog-button.jp-mod-accept, .jp-Dialog-button")
+        if buttons.count():
+            buttons.first.click()
+        else:
+            page.keyboard.press("Escape")
+        time.sleep(0.5)
+
+
 def run_all_cells(page, url: str, token: str, path: str) -> None:
     """Open ``path`` in JupyterLab, wait for its kernel, Run > Run All Cells, wait until every cell
     ran."""
@@ -267,6 +287,7 @@ def run_all_cells(page, url: str, token: str, path: str) -> None:
         3
     ):  # a click can land while the page is still settling: check that the run started
         page.keyboard.press("Escape")
+        dismiss_dialogs(page, path)
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
         started = time.monotonic() + 30
