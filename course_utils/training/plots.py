@@ -38,7 +38,8 @@ def plot_losses(log_path, out_path, groups) -> Path | None:
     """Plot the loss curves of ``losses.jsonl`` (moving averages) to ``out_path``.
 
     ``groups``: one panel per ``(title, keys)`` entry (a recipe's ``plot_groups``, e.g.
-    :data:`course_utils.training.recipes.pix2pix.PIX2PIX_PLOT`).
+    :data:`course_utils.training.recipes.pix2pix.PIX2PIX_PLOT`); keys that the log lacks (a
+    term that was switched off) are left out.
     """
     # A bare Figure, not pyplot: it renders without a GUI and leaves the caller's backend alone
     # (``matplotlib.use("Agg")`` here switched a notebook's inline backend off for good).
@@ -60,7 +61,7 @@ def plot_losses(log_path, out_path, groups) -> Path | None:
     fig = Figure(figsize=(5.5 * len(groups), 3.8))
     axes = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, (title, keys) in zip(axes, groups):
-        for key in keys:
+        for key in (k for k in keys if k in rows[0]):
             kw = {"color": "C3"} if keys == ("G_L1",) else {}
             ax.plot(*smooth(key), label=key, **kw)
         ax.set_title(title)

@@ -18,7 +18,9 @@ schedule):
 
 **The step** (paper equation 5, with LSGAN for equation 2): ``netD`` on
 ``0.5 * (LSGAN(real) + LSGAN(fake))`` summed over the scales; ``netG`` on
-``LSGAN(fake as real) + lambda_FM * FM + lambda_VGG * VGG``. The VGG term is
+``LSGAN(fake as real) + lambda_FM * FM + lambda_VGG * VGG``, plus ``lambda_L1 * L1`` when
+``lambda_L1 > 0`` (not in the paper, which has no L1 term: 0 by default; notebook 5 sets it to
+compare the architectures with Pix2Pix under the same reconstruction term). The VGG term is
 used only when torchvision's pretrained VGG19 weights are already in the torch
 cache; otherwise the run says so once and trains without it.
 """
@@ -54,7 +56,7 @@ MODEL_FIELDS = ("ngf", "ngf_local", "n_downsample_global", "n_blocks_global", "n
 STAGES = ("global", "local-frozen-global", "joint")
 
 _COMMON = dict(netG="local_enhancer", norm="instance", dropout=0.0, lr=2e-4, beta1=0.5,
-               lambda_FM=10.0, lambda_VGG=10.0, interpolation="bilinear")
+               lambda_FM=10.0, lambda_VGG=10.0, lambda_L1=0.0, interpolation="bilinear")
 
 PRESETS: dict[str, dict] = {
     # A few seconds: tests and CI (64 px tiles; two scales, since 1/4 of a 32 px half-res crop is
@@ -96,8 +98,8 @@ def stage_at(progress: float, global_fraction: float, freeze_global_fraction: fl
 
 
 def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint",
-                  lambda_FM: float = 10.0, lambda_VGG: float = 0.0, vgg=None, autocast=None,
-                  scalers=None) -> dict:
+                  lambda_FM: float = 10.0, lambda_VGG: float = 0.0, vgg=None,
+                  lambda_L1: float = 0.0, autocast=None, scalers=None) -> dict:
     """One Pix2PixHD step: update ``netD`` once, then ``netG`` once.
 
     Args:
@@ -110,10 +112,12 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
             ``"joint"``.
         lambda_FM, lambda_VGG: loss weights (paper: 10 and 10); ``vgg`` a
             :class:`~course_utils.models.pix2pixhd.VGGLoss` or ``None`` (no VGG term).
+        lambda_L1: weight of ``|fake_B - real_B|`` (mean over pixels); 0 (the paper) leaves it out.
 
     Returns:
-        ``{"G_GAN", "G_FM", "G_VGG", "D_real", "D_fake"}`` as floats; ``G_FM`` and ``G_VGG``
-        include their weights, ``G_VGG`` is 0 without ``vgg``.
+        ``{"G_GAN", "G_FM", "G_VGG", "D_real", "D_fake"}`` as floats, and ``"G_L1"`` when
+        ``lambda_L1 > 0``; ``G_FM``, ``G_VGG`` and ``G_L1`` include their weights, ``G_VGG`` is 0
+        without ``vgg``.
 
     Raises:
         CourseError: for an unknown ``stage``.
@@ -150,11 +154,17 @@ def hd_train_step(netG, netD, optG, optD, real_A, real_B, *, stage: str = "joint
                                                  lambda p: lsgan_loss(p, True), lambda_FM, vgg,
                                                  lambda_VGG)
         loss_G = g_gan + g_fm + g_vgg
+        if lambda_L1 > 0:
+            g_l1 = lambda_L1 * F.l1_loss(fake_B, real_B)
+            loss_G = loss_G + g_l1
     backward_and_step(optG, loss_G, scaler_G, drop_grads=idle)
     set_requires_grad(netD, True)
-    return {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(),
-            "G_VGG": g_vgg.detach().item(),
-            "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
+    losses = {"G_GAN": g_gan.detach().item(), "G_FM": g_fm.detach().item(),
+              "G_VGG": g_vgg.detach().item(),
+              "D_real": d_real.detach().item(), "D_fake": d_fake.detach().item()}
+    if lambda_L1 > 0:
+        losses["G_L1"] = g_l1.detach().item()
+    return losses
 
 
 def vgg_loss_if_available(model: str, lambda_VGG: float, device, is_main: bool) -> VGGLoss | None:
@@ -179,7 +189,7 @@ def vgg_loss_if_available(model: str, lambda_VGG: float, device, is_main: bool) 
 # One panel of losses.png per entry: (title, keys)
 PIX2PIXHD_PLOT = (("adversarial losses (LSGAN, summed over scales)",
                    ("G_GAN", "D_real", "D_fake")),
-                  ("feature matching and VGG (weighted)", ("G_FM", "G_VGG")))
+                  ("feature matching, VGG and L1 (weighted)", ("G_FM", "G_VGG", "G_L1")))
 
 
 class Pix2PixHDRecipe(ModelRecipe):
@@ -187,7 +197,9 @@ class Pix2PixHDRecipe(ModelRecipe):
 
     name = "pix2pixhd"
     options = (Option("lambda_FM", "--lambda-fm",
-                      "weight of the feature-matching loss (paper: 10)"),)
+                      "weight of the feature-matching loss (paper: 10)"),
+               Option("lambda_L1", "--lambda-l1",
+                      "weight of an L1 term, as Pix2Pix's (paper: none, 0)"))
     loss_keys = LOSS_KEYS
     model_fields = MODEL_FIELDS
     presets = PRESETS
@@ -227,7 +239,8 @@ class Pix2PixHDRecipe(ModelRecipe):
     def train_step(self, netG, netD, optG, optD, real_A, real_B, *, progress, autocast, scalers):
         return hd_train_step(netG, netD, optG, optD, real_A, real_B, stage=self.stage(progress),
                              lambda_FM=self.cfg.lambda_FM, lambda_VGG=self.cfg.lambda_VGG,
-                             vgg=self.vgg, autocast=autocast, scalers=scalers)
+                             vgg=self.vgg, lambda_L1=self.cfg.lambda_L1, autocast=autocast,
+                             scalers=scalers)
 
     def generate(self, netG, real_A, progress):
         if self.stage(progress) == "global":  # G2 is untrained yet: show G1's output, upsampled
