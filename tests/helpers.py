@@ -1,5 +1,5 @@
 """What the test tiers share: synthetic data, the ``pix2pix`` command, the kill-mid-run check, and
-the mistake and cheat catalogues of ``tests/course/``."""
+the mistake, cheat and independent-answer catalogues of ``tests/course/``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 CATALOGUE_DIRS = {
     "mistakes": REPO / "tests" / "course" / "mistakes",
     "cheats": REPO / "tests" / "course" / "cheats",
+    "independent": REPO / "tests" / "course" / "independent",
 }
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -146,7 +147,7 @@ def kill_mid_run_then_resume(args: list, tmp_path, *, kill_after: int, steps: in
 
 
 def load_catalogue(kind: str, name: str):
-    """``tests/course/<kind>/<name>.py`` (``kind``: ``"mistakes"`` or ``"cheats"``) as a module."""
+    """``tests/course/<kind>/<name>.py`` (``kind``: a key of ``CATALOGUE_DIRS``) as a module."""
     path = CATALOGUE_DIRS[kind] / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"{kind}_{name}", path)
     module = importlib.util.module_from_spec(spec)
@@ -185,4 +186,32 @@ def apply_mistake(nb, mistake: dict):
         f"{mistake['id']}: {mistake['find']!r} occurs {count} times in cell {mistake['cell']!r}"
     )
     cell.source = cell.source.replace(mistake["find"], mistake["replace"])
+    return nb
+
+
+def solution_regions(source: str) -> list[tuple[int, int]]:
+    """``(first, last)`` line indices (exclusive of the markers) of each ``### BEGIN SOLUTION`` /
+    ``### END SOLUTION`` region of a cell's source."""
+    lines = source.split("\n")
+    begins = [i for i, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION"]
+    ends = [i for i, line in enumerate(lines) if line.strip() == "### END SOLUTION"]
+    assert len(begins) == len(ends), "unbalanced BEGIN/END SOLUTION markers"
+    return [(b + 1, e) for b, e in zip(begins, ends)]
+
+
+def apply_answers(nb, answers: dict[str, list[str]]):
+    """A copy of ``nb`` (a solution notebook) with the solution regions of the named cells replaced:
+    ``{grade_id: [region text, ...]}``, one text per ``### BEGIN SOLUTION`` region, in order,
+    with its own indentation. The skeleton around the regions stays as released."""
+    nb = copy.deepcopy(nb)
+    for grade_id, regions in answers.items():
+        cell = solution_cell(nb, grade_id)
+        spans = solution_regions(cell.source)
+        assert len(spans) == len(regions), (
+            f"cell {grade_id!r} has {len(spans)} solution regions, the answer gives {len(regions)}"
+        )
+        lines = cell.source.split("\n")
+        for (first, last), text in reversed(list(zip(spans, regions))):
+            lines[first:last] = text.rstrip("\n").split("\n")
+        cell.source = "\n".join(lines)
     return nb

@@ -20,6 +20,11 @@ without ``fails``, which a correct answer may contain (a comment that names
 ``course_utils``, another but equivalent formulation). Every test cell must
 still pass with them: a grader that fails them is too strict.
 
+``tests/course/independent/<notebook folder>.py`` holds correct answers written independently of
+the reference (at least three "students" per notebook, each answering every graded cell in their
+own style): each student's notebook must keep full marks. The copy audit measures its false
+positives on them (tests/course/test_similarity.py).
+
 Speed: the cells before the changed one are the reference's, so they run once
 per notebook and each change runs in a process forked from there
 (tests/course/notebook_fork_server.py; an IPython shell, not a kernel); figures are
@@ -40,7 +45,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import apply_mistake, catalogues, nbgrader_meta
+from helpers import apply_answers, apply_mistake, catalogues, nbgrader_meta, solution_regions
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE_DIR = REPO / "tests" / "course" / "mistakes"
@@ -260,3 +265,36 @@ def test_harmless_change_keeps_full_marks(name, change, runner):
     results = runner.run_tests(apply_mistake(solution(path), change), path)
     failed = {k: v[1][:300] for k, v in results.items() if not v[0]}
     assert not failed, f"{change['id']} is a correct answer but loses points: {failed}"
+
+
+# --- answers written independently of the reference ------------------------------------------
+
+INDEPENDENT = catalogues("independent")
+INDEPENDENT_CASES = [pytest.param(name, author, id=f"{name}::{author}")
+                     for name, cat in INDEPENDENT.items() for author in cat.ANSWERS]
+
+
+@pytest.mark.parametrize("name", sorted(INDEPENDENT))
+def test_independent_catalogue_is_well_formed(name):
+    cat = INDEPENDENT[name]
+    nb = solution(REPO / cat.NOTEBOOK)
+    graded = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells
+              if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
+    assert len(cat.ANSWERS) >= 3, f"{name}: at least three independent students"
+    for author, answers in cat.ANSWERS.items():
+        assert set(answers) == set(graded), (
+            f"{name}/{author}: answer every graded cell; missing {sorted(set(graded) - set(answers))}"
+        )
+        for grade_id, regions in answers.items():
+            assert len(regions) == len(solution_regions(graded[grade_id].source)), (
+                f"{name}/{author}/{grade_id}: one text per solution region"
+            )
+
+
+@pytest.mark.parametrize(("name", "author"), INDEPENDENT_CASES)
+def test_independent_answers_keep_full_marks(name, author, runner):
+    cat = INDEPENDENT[name]
+    path = REPO / cat.NOTEBOOK
+    results = runner.run_tests(apply_answers(solution(path), cat.ANSWERS[author]), path)
+    failed = {k: v[1][:300] for k, v in results.items() if not v[0]}
+    assert not failed, f"{name}/{author}: a correct answer loses points: {failed}"
