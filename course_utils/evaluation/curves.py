@@ -27,19 +27,22 @@ RECORD_NAME = "lab_curves"
 LABS: dict[str, dict] = {
     "nb05": dict(title="Pix2PixHD against Pix2Pix (maps, aerial -> map, 512 px val tiles)",
                  method="Pix2PixHD + L1", baseline="Pix2Pix",
-                 metric="mean_iou", label="mean palette IoU (higher is better)", higher=True),
+                 metric="mean_iou", label="mean palette IoU (higher is better)"),
     "nb06": dict(title="SPADE against Pix2Pix (facades, labels -> photo, 128 px)",
                  method="SPADE", baseline="Pix2Pix",
-                 metric="mean_iou", label="segmenter mean IoU on the photos (higher is better)",
-                 higher=True),
+                 metric="mean_iou", label="segmenter mean IoU on the photos (higher is better)"),
     "nb07": dict(title="SRGAN against SRResNet (maps photos, x4)",
                  method="SRGAN", baseline="SRResNet (MSE)",
                  metric="abs_spectral_gap",
-                 label="|spectral gap| above 0.125 cycles/px (lower is better)", higher=False),
+                 label="|spectral gap| above 0.125 cycles/px (lower is better)"),
     "nb08": dict(title="CycleGAN (unpaired) against Pix2Pix (paired), aerial -> map",
                  method="CycleGAN (unpaired)", baseline="Pix2Pix (L1 + cGAN)",
-                 metric="mean_iou", label="mean palette IoU (higher is better)", higher=True),
+                 metric="mean_iou", label="mean palette IoU (higher is better)"),
 }
+
+
+LOWER_IS_BETTER = {"rmse", "l1", "abs_spectral_gap"}
+"""Metrics where a smaller value is better; every other metric is better higher."""
 
 
 def _lab(lab: str) -> dict:
@@ -217,9 +220,12 @@ def load_curves(lab: str, records=None, fast: bool = False) -> dict:
     for arm, by_budget in sums.items():
         curves[arm] = {}
         for minutes, rows in sorted(by_budget.items()):
-            keys = [k for k, v in rows[0].items() if isinstance(v, (int, float))]
-            curves[arm][minutes] = {k: float(np.mean([r[k] for r in rows if r.get(k) is not None]))
-                                    for k in keys}
+            keys = {k for r in rows for k, v in r.items() if isinstance(v, (int, float))}
+            curves[arm][minutes] = {}
+            for k in keys:
+                values = [r[k] for r in rows if r.get(k) is not None]
+                if values:
+                    curves[arm][minutes][k] = float(np.mean(values))
             curves[arm][minutes]["n_records"] = len(rows)
     return curves
 
@@ -231,25 +237,35 @@ def overtakes(curves: dict, lab: str, metric: str | None = None) -> float | None
     metric = metric or spec["metric"]
     method, base = curves.get(spec["method"], {}), curves.get(spec["baseline"], {})
     for minutes in sorted(set(method) & set(base)):
-        a, b = method[minutes][metric], base[minutes][metric]
-        if (a > b) if spec["higher"] else (a < b):
+        a, b = method[minutes].get(metric), base[minutes].get(metric)
+        if a is None or b is None:
+            continue
+        if (a < b) if metric in LOWER_IS_BETTER else (a > b):
             return minutes
     return None
 
 
-def verdict(curves: dict, lab: str) -> str:
-    """One sentence: where, if anywhere, the method overtakes its baseline in the records."""
+def verdict(curves: dict, lab: str, metric: str | None = None) -> str:
+    """One sentence: where, if anywhere, the method overtakes its baseline on ``metric`` (default:
+    the lab's) in the records."""
     spec = _lab(lab)
+    metric = metric or spec["metric"]
     budgets = sorted(set(curves.get(spec["method"], {})) & set(curves.get(spec["baseline"], {})))
     if not budgets:
         return f"no records of both {spec['method']} and {spec['baseline']} yet"
-    at = overtakes(curves, lab)
     span = "/".join(f"{b:g}" for b in budgets)
-    if at is None:
-        return (f"{spec['method']} does not overtake {spec['baseline']} on {spec['metric']} at "
-                f"any recorded budget ({span} CPU minutes, one seed each)")
-    return (f"{spec['method']} overtakes {spec['baseline']} on {spec['metric']} from {at:g} CPU "
-            f"minutes (recorded budgets {span}, one seed each)")
+    better = [b for b in budgets if overtakes({k: {b: v[b]} for k, v in curves.items() if b in v},
+                                              lab, metric) is not None]
+    if not better:
+        return (f"{spec['method']} does not overtake {spec['baseline']} on {metric} at any "
+                f"recorded budget ({span} CPU minutes, one seed each)")
+    if better == budgets:
+        return (f"{spec['method']} scores better than {spec['baseline']} on {metric} at every "
+                f"recorded budget ({span} CPU minutes, one seed each)")
+    worse = [b for b in budgets if b not in better]
+    return (f"{spec['method']} scores better than {spec['baseline']} on {metric} at "
+            f"{'/'.join(f'{b:g}' for b in better)} CPU minutes, not at "
+            f"{'/'.join(f'{b:g}' for b in worse)} (one seed each)")
 
 
 def plot_curves(lab: str, curves: dict, metric: str | None = None, student: dict | None = None,
@@ -267,9 +283,10 @@ def plot_curves(lab: str, curves: dict, metric: str | None = None, student: dict
         _, ax = plt.subplots(figsize=(6.5, 4.2))
     for i, (arm, by_budget) in enumerate(curves.items()):
         xs = sorted(by_budget)
+        xs = [x for x in xs if metric in by_budget[x]]
         ax.plot(xs, [by_budget[x][metric] for x in xs], "o-", color=f"C{i}",
                 label=f"{arm} (records)")
-        if student and arm in student and student_minutes:
+        if student and student.get(arm, {}).get(metric) is not None and student_minutes:
             ax.plot([student_minutes], [student[arm][metric]], "o", ms=13, mfc="none",
                     mew=2, color=f"C{i}", label=f"{arm} (your run)")
     ax.set_xscale("log")

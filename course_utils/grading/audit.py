@@ -602,9 +602,35 @@ def _cmd_audit(args) -> int:
                 print(f"note: {student}'s {nb.stem} is not in the gradebook yet (autograde first): "
                       "not marked")
     print(format_report(results))
+    copies = _copies(args, paths) if args.copies else []
     if args.json:
-        Path(args.json).write_text(findings_json(results))
-    return 1 if any(results.values()) else 0
+        payload = json.loads(findings_json(results))
+        if args.copies:
+            from course_utils.grading.similarity import copies_json
+
+            payload = {"findings": payload, "copies": copies_json(copies)}
+        Path(args.json).write_text(json.dumps(payload, indent=1))
+    return 1 if any(results.values()) or copies else 0
+
+
+def _copies(args, paths) -> list:
+    """``--copies``: answers near-identical to the reference or to another student's, printed."""
+    from course_utils.grading.similarity import REFERENCES, find_copies
+
+    submissions: dict[str, Path] = {}
+    for nb, _, student in paths:
+        key = student or str(nb)
+        if key in submissions:  # two notebooks of one student: keep them apart
+            key = str(nb)
+        submissions[key] = nb
+    release = next((rel for _, rel, _ in paths if rel is not None), None)
+    found = find_copies(submissions, release,
+                        notebook=args.assignment if args.assignment in REFERENCES else None)
+    print(f"\ncopies: {len(found)} answer(s) near-identical to the reference or to another "
+          f"student's, over {len(submissions)} notebook(s)")
+    for c in found:
+        print(f"  {c}")
+    return found
 
 
 def add_parser(sub) -> None:
@@ -621,5 +647,8 @@ def add_parser(sub) -> None:
     a.add_argument("--course-root", default=".", help="the nbgrader course folder (default: .)")
     a.add_argument("--mark", action="store_true",
                    help="mark flagged submissions for manual review in gradebook.db")
+    a.add_argument("--copies", action="store_true",
+                   help="also report graded answers near-identical to the course_utils reference "
+                        "or to another student's (copydetect's winnowing fingerprints)")
     a.add_argument("--json", default=None, help="also write the findings as JSON to this file")
     a.set_defaults(func=_cmd_audit)

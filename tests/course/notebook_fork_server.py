@@ -14,8 +14,9 @@ Protocol (length-prefixed pickles on stdin/stdout; the notebook's own output goe
 
 - ``("cells", notebook_dir, [(source, test_id_or_None), ...], cell_timeout)``: once, first;
 - ``("run", k, source)``: run code cell ``k`` with ``source`` (the changed cell) and the cells
-  after it in a forked child. Answer: ``{test_id: (ok, "Name: message")}`` for every test cell,
-  or ``"behind"`` when this process has already run past cell ``k`` (start a new one).
+  after it in a forked child; ``source`` may also be ``{index: source}`` of every changed cell
+  (all at ``k`` or after), for variants that change several cells. Answer:
+  ``{test_id: (ok, "Name: message")}`` for every test cell, or ``"behind"`` when this process has already run past cell ``k`` (start a new one).
 
 Requirements: single-threaded torch (``OMP_NUM_THREADS=1``: forking after a multi-threaded
 OpenMP region can hang the child) and no data-loader worker processes (the course's fast mode
@@ -92,6 +93,7 @@ def main() -> None:
         except EOFError:
             return
         _, k, source = request
+        changes = source if isinstance(source, dict) else {k: source}
         if k < done:
             send(answers, "behind")
             continue
@@ -107,7 +109,7 @@ def main() -> None:
             out = os.fdopen(write_end, "wb")
             try:
                 for i in range(k, len(cells)):
-                    ok, err = run_cell(source if i == k else cells[i][0])
+                    ok, err = run_cell(changes.get(i, cells[i][0]))
                     if cells[i][1]:
                         send(out, (cells[i][1], ok, err))
             finally:
