@@ -16,7 +16,8 @@ Protocol (length-prefixed pickles on stdin/stdout; the notebook's own output goe
 - ``("run", k, source)``: run code cell ``k`` with ``source`` (the changed cell) and the cells
   after it in a forked child; ``source`` may also be ``{index: source}`` of every changed cell
   (all at ``k`` or after), for variants that change several cells. Answer:
-  ``{test_id: (ok, "Name: message")}`` for every test cell, or ``"behind"`` when this process has already run past cell ``k`` (start a new one).
+  ``{test_id: (ok, "Name: message")}`` for every test cell, or ``"behind"`` when this process
+  has already run past cell ``k`` (start a new one).
 
 Requirements: single-threaded torch (``OMP_NUM_THREADS=1``: forking after a multi-threaded
 OpenMP region can hang the child) and no data-loader worker processes (the course's fast mode
