@@ -71,6 +71,45 @@ TOPICS: dict[str, Topic] = {
             Column("execution", "run.execution"),
         ),
     ),
+    "lab_curves": Topic(
+        title="Labs 5-8: quality against CPU minutes",
+        about=(
+            "`benchmarks/lab_curves.py` trains every arm of a lab's comparison afresh for each "
+            "budget of the training process's CPU time (the notebooks' configurations, "
+            "`course_utils.evaluation.curves.lab_arms`) and scores it with the notebook's held-out "
+            "protocol: nb05 and nb08 on maps val (palette IoU, acc@δ10), nb06 with the facades "
+            "segmenter (mean IoU), nb07 PSNR on Y and the spectral gap above 0.125 cycles/px. One "
+            "seed per row; rows sorted by lab, arm and budget."
+        ),
+        columns=(
+            Column("lab", "lab"),
+            Column("arm", "arm"),
+            Column("CPU min", "cpu_minutes", "g"),
+            Column("steps", "steps"),
+            Column("mean IoU", "scores.mean_iou", ".3f"),
+            Column("road IoU", "scores.road_iou", ".3f"),
+            Column("acc@δ10", "scores.acc_delta10", ".3f"),
+            Column("PSNR-Y", "scores.psnr_y", ".2f"),
+            Column("spectral gap", "scores.spectral_gap", "+.2f"),
+        ),
+        sort=lambda r: (str(r.get("lab", "")), str(r.get("arm", "")), _num(r.get("cpu_minutes"))),
+    ),
+    "notebook_runtime": Topic(
+        title="Notebooks run top to bottom in full mode",
+        about=(
+            "`benchmarks/notebook_runtime.py` executes a solution notebook with its full "
+            "(not fast) settings in a fresh kernel and measures the wall-clock time and the "
+            "kernel's CPU time. The load average column says whether the machine was idle."
+        ),
+        columns=(
+            Column("notebook", "notebook"),
+            Column("wall (min)", "wall_seconds", ".1f", 1 / 60),
+            Column("kernel CPU (min)", "kernel_cpu_seconds", ".1f", 1 / 60),
+            Column("load before", "load_before", ".2f"),
+            Column("ok", "ok"),
+        ),
+        sort=lambda r: (str(r.get("notebook", "")),),
+    ),
     "quality_per_minute": Topic(
         title="Quality per CPU-minute (Pix2Pix, maps aerial -> map)",
         about=(
