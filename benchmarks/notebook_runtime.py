@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/notebook_runtime.py solutions/05_pix2pixhd/05_pix2pixhd.ipynb [...]
-        [--timeout 1800] [--no-record]
+        [--timeout 1800] [--no-record] [--save-dir DIR]
 
 Each notebook runs in a fresh kernel (nbclient) in its own folder, with ``PIX2PIX_FAST`` and
 ``NBGRADER_EXECUTION`` removed from the environment, so every training cell runs its full budget.
@@ -13,8 +13,9 @@ One record per notebook goes to ``results/notebook_runtime.jsonl``::
 
 ``kernel_cpu_seconds`` is the kernel process's user + system CPU time (all threads);
 ``load_before`` the 1-minute load average when the run started, which says whether the machine was
-idle. The notebooks' own results (their full-mode scores) are appended to ``results/`` by the
-notebooks themselves.
+idle. ``--save-dir`` writes each executed notebook, outputs included, to that folder (keep it
+outside the repository: notebooks are committed without outputs). The notebooks append their own
+full-mode scores to ``results/``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from course_utils.results import append_record  # noqa: E402
 
 
-def run(path: Path, timeout: int) -> dict:
+def run(path: Path, timeout: int, save_dir: Path | None = None) -> dict:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -51,6 +52,9 @@ def run(path: Path, timeout: int) -> dict:
     except CellExecutionError as err:
         ok, error = False, str(err).strip().splitlines()[-1][:300]
     wall = time.time() - t0
+    if save_dir is not None:
+        save_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, save_dir / path.name)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"notebook": str(path), "ok": ok, "error": error, "wall_seconds": round(wall, 1),
@@ -62,10 +66,12 @@ def main(argv=None) -> int:
     p.add_argument("notebooks", nargs="+", type=Path)
     p.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     p.add_argument("--no-record", action="store_true", help="print the records only")
+    p.add_argument("--save-dir", type=Path, default=None,
+                   help="write the executed notebooks (with outputs) here")
     args = p.parse_args(argv)
     failed = 0
     for path in args.notebooks:
-        record = run(path, args.timeout)
+        record = run(path, args.timeout, args.save_dir)
         print(json.dumps(record), flush=True)
         failed += not record["ok"]
         if not args.no_record:

@@ -79,13 +79,16 @@ TOPICS: dict[str, Topic] = {
             "`course_utils.evaluation.curves.lab_arms`) and scores it with the notebook's held-out "
             "protocol: nb05 and nb08 on maps val (palette IoU, acc@δ10), nb06 with the facades "
             "segmenter (mean IoU), nb07 PSNR on Y and the spectral gap above 0.125 cycles/px. One "
-            "seed per row; rows sorted by lab, arm and budget."
+            "seed per row; rows sorted by lab, arm and budget. A run with both cores to itself "
+            "trains in about half its CPU minutes of wall-clock time; a wall time near the CPU "
+            "minutes means the machine was shared, and such a run makes fewer steps."
         ),
         columns=(
             Column("lab", "lab"),
             Column("arm", "arm"),
             Column("CPU min", "cpu_minutes", "g"),
             Column("steps", "steps"),
+            Column("wall min", "train_wall_seconds", ".1f", 1 / 60),
             Column("mean IoU", "scores.mean_iou", ".3f"),
             Column("road IoU", "scores.road_iou", ".3f"),
             Column("acc@δ10", "scores.acc_delta10", ".3f"),
