@@ -97,6 +97,71 @@ TOPICS: dict[str, Topic] = {
         ),
         sort=lambda r: (str(r.get("lab", "")), str(r.get("arm", "")), _num(r.get("cpu_minutes"))),
     ),
+    "nb05_pix2pix_vs_pix2pixhd": Topic(
+        title="Notebook 5's own full run (Pix2Pix against Pix2PixHD)",
+        about=(
+            "Section 6 of notebook 5 run top to bottom in full mode: each arm trained for the "
+            "notebook's CPU minutes and scored on 122 maps val tiles at 512². One seed."
+        ),
+        columns=(
+            Column("CPU min", "cpu_minutes", "g"),
+            Column("Pix2Pix steps", "scores.Pix2Pix.steps"),
+            Column("Pix2Pix mean IoU", "scores.Pix2Pix.mean_iou", ".3f"),
+            Column("HD + L1 steps", "scores.Pix2PixHD + L1.steps"),
+            Column("HD + L1 mean IoU", "scores.Pix2PixHD + L1.mean_iou", ".3f"),
+            Column("HD paper losses mean IoU", "scores.Pix2PixHD (paper losses).mean_iou", ".3f"),
+        ),
+    ),
+    "nb06_spade_vs_pix2pix": Topic(
+        title="Notebook 6's own full run (SPADE against Pix2Pix)",
+        about=(
+            "Section 5 of notebook 6 run top to bottom in full mode: the segmenter's mean IoU on "
+            "the 100 facades val photos, real and generated. One seed."
+        ),
+        columns=(
+            Column("CPU min", "cpu_minutes", "g"),
+            Column("real photos", "scores.real photos (reference).mean_iou", ".3f"),
+            Column("Pix2Pix steps", "steps.Pix2Pix"),
+            Column("Pix2Pix", "scores.Pix2Pix.mean_iou", ".3f"),
+            Column("SPADE steps", "steps.SPADE"),
+            Column("SPADE", "scores.SPADE.mean_iou", ".3f"),
+        ),
+    ),
+    "nb07_srresnet_vs_srgan": Topic(
+        title="Notebook 7's own full run (SRResNet against SRGAN)",
+        about=(
+            "Section 5 of notebook 7 run top to bottom in full mode: PSNR on Y (dB) and the "
+            "spectral gap above 0.125 cycles/px on the 366 maps val crops. One seed."
+        ),
+        columns=(
+            Column("CPU min", "cpu_minutes", "g"),
+            Column("bicubic PSNR", "scores.bicubic.psnr_y", ".2f"),
+            Column("SRResNet PSNR", "scores.SRResNet (MSE).psnr_y", ".2f"),
+            Column("SRGAN PSNR", "scores.SRGAN.psnr_y", ".2f"),
+            Column("SRResNet gap", "scores.SRResNet (MSE).spectral_gap", "+.2f"),
+            Column("SRGAN gap", "scores.SRGAN.spectral_gap", "+.2f"),
+        ),
+    ),
+    "nb08_beyond": Topic(
+        title="Notebook 8's own full run (section 4)",
+        about=(
+            "Section 4 of notebook 8 run top to bottom in full mode: mean IoU on the 366 maps val "
+            "tiles, eval-mode flicker in grey levels, the temporal term's fine-tuning and the "
+            "spectral detector's held-out accuracy. One seed."
+        ),
+        columns=(
+            Column("CPU min", "cpu_minutes", "g"),
+            Column("Pix2Pix mean IoU", "scores.Pix2Pix (L1 + cGAN).mean_iou", ".3f"),
+            Column("CycleGAN mean IoU", "scores.CycleGAN (unpaired).mean_iou", ".3f"),
+            Column("flicker L1 + cGAN", "flicker_grey_levels.Pix2Pix L1+cGAN, eval mode", ".2f"),
+            Column("flicker L1 only", "flicker_grey_levels.Pix2Pix L1 only, eval mode", ".2f"),
+            Column("flicker λ_T = 0", "temporal_term.fine-tuned, lambda_T = 0 (control)"
+                   ".flicker_eval", ".2f"),
+            Column("flicker λ_T = 100", "temporal_term.fine-tuned, lambda_T = 100.flicker_eval",
+                   ".2f"),
+            Column("detector acc.", "spectral_detector_accuracy", ".3f"),
+        ),
+    ),
     "notebook_runtime": Topic(
         title="Notebooks run top to bottom in full mode",
         about=(
