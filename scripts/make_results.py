@@ -79,9 +79,9 @@ TOPICS: dict[str, Topic] = {
             "`course_utils.evaluation.curves.lab_arms`) and scores it with the notebook's held-out "
             "protocol: nb05 and nb08 on maps val (palette IoU, acc@δ10), nb06 with the facades "
             "segmenter (mean IoU), nb07 PSNR on Y and the spectral gap above 0.125 cycles/px. One "
-            "seed per row; rows sorted by lab, arm and budget. A run with both cores to itself "
-            "trains in about half its CPU minutes of wall-clock time; a wall time near the CPU "
-            "minutes means the machine was shared, and such a run makes fewer steps."
+            "seed per row; rows sorted by lab, arm and budget. On an idle 2-core machine the runs "
+            "below took 0.7 to 0.9 wall-clock minutes per CPU minute (the `wall min` column); on "
+            "a shared machine that ratio rises and a run makes fewer steps in its budget."
         ),
         columns=(
             Column("lab", "lab"),
